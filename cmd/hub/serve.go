@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/payhub/payhub/db"
+	"github.com/payhub/payhub/graph"
+)
+
+// Defaults of `hub serve`.
+const (
+	addrDefault        = "127.0.0.1:8080"
+	dataDirDefault     = "./.hub"
+	shutdownTimeout    = 15 * time.Second
+	clusterStopTimeout = 30 * time.Second
+	readyTimeout       = 2 * time.Second
+)
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("HUB_ADDR", addrDefault), "address to listen on (env HUB_ADDR)")
+	dataDir := fs.String("data-dir", envOr("HUB_DATA_DIR", dataDirDefault), "directory of the private PostgreSQL cluster, used when DATABASE_URL is unset (env HUB_DATA_DIR)")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	logger := newLogger(stderr)
+
+	// Take the address first: a port already in use should fail before a database is started.
+	listener, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer listener.Close()
+
+	database, err := openDatabase(ctx, *dataDir, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := database.Close(); err != nil {
+			logger.Error("shutdown", "err", err)
+		}
+	}()
+	if err := db.Migrate(ctx, database.URL); err != nil {
+		return err
+	}
+	pool, err := db.Connect(ctx, database.URL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	server := &http.Server{
+		Handler:           newMux(pool, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+	logger.Info("payhub is serving", "graphql", fmt.Sprintf("http://%s/graphql", listener.Addr()),
+		"readyz", fmt.Sprintf("http://%s/readyz", listener.Addr()))
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newMux routes the hub's HTTP endpoints.
+func newMux(pool *pgxpool.Pool, logger *slog.Logger) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := db.CheckReady(ctx, pool); err != nil {
+			logger.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck
+}

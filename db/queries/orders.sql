@@ -1,0 +1,38 @@
+-- name: GetSalesOrder :one
+SELECT * FROM sales_orders WHERE id = $1;
+
+-- name: GetSalesOrderBySysproNumber :one
+SELECT * FROM sales_orders WHERE syspro_order_number = $1;
+
+-- name: GetSalesOrderByCustomerPoNumber :one
+SELECT * FROM sales_orders WHERE customer_po_number = $1;
+
+-- name: ListSalesOrdersByIDs :many
+SELECT * FROM sales_orders WHERE id = ANY(sqlc.arg(ids)::bigint[]);
+
+-- name: ListSalesOrderLinesByOrderIDs :many
+SELECT sqlc.embed(l), o.currency FROM sales_order_lines l
+JOIN sales_orders o ON o.id = l.sales_order_id
+WHERE l.sales_order_id = ANY(sqlc.arg(order_ids)::bigint[])
+ORDER BY l.sales_order_id, l.line_number;
+
+-- ListSalesOrders is one page of orders, newest first, keyset-paginated on (ordered_at, id).
+-- name: ListSalesOrders :many
+SELECT * FROM sales_orders
+WHERE (sqlc.narg(statuses)::text[] IS NULL OR status = ANY(sqlc.narg(statuses)::text[]))
+  AND (sqlc.narg(customer_id)::bigint IS NULL OR customer_id = sqlc.narg(customer_id)::bigint)
+  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source)::text)
+  AND (sqlc.narg(ordered_from)::timestamptz IS NULL OR ordered_at >= sqlc.narg(ordered_from)::timestamptz)
+  AND (sqlc.narg(ordered_to)::timestamptz IS NULL OR ordered_at < sqlc.narg(ordered_to)::timestamptz)
+  AND (sqlc.narg(after_ordered_at)::timestamptz IS NULL
+       OR (ordered_at, id) < (sqlc.narg(after_ordered_at)::timestamptz, sqlc.narg(after_id)::bigint))
+ORDER BY ordered_at DESC, id DESC
+LIMIT sqlc.arg(row_limit);
+
+-- name: CountSalesOrders :one
+SELECT count(*) FROM sales_orders
+WHERE (sqlc.narg(statuses)::text[] IS NULL OR status = ANY(sqlc.narg(statuses)::text[]))
+  AND (sqlc.narg(customer_id)::bigint IS NULL OR customer_id = sqlc.narg(customer_id)::bigint)
+  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source)::text)
+  AND (sqlc.narg(ordered_from)::timestamptz IS NULL OR ordered_at >= sqlc.narg(ordered_from)::timestamptz)
+  AND (sqlc.narg(ordered_to)::timestamptz IS NULL OR ordered_at < sqlc.narg(ordered_to)::timestamptz);

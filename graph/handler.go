@@ -1,0 +1,104 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/payhub/payhub/db"
+	"github.com/payhub/payhub/graph/model"
+)
+
+// Limits of the GraphQL endpoint.
+const (
+	// ComplexityLimitDefault caps a query's cost (one unit per field, lists multiplied by first),
+	// so a single request cannot ask for pages within pages without bound.
+	ComplexityLimitDefault = 50_000
+	// websocketKeepAlive is how often an idle subscription socket is pinged.
+	websocketKeepAlive = 15 * time.Second
+)
+
+// HandlerConfig configures NewHandler.
+type HandlerConfig struct {
+	Pool   *pgxpool.Pool
+	Logger *slog.Logger
+}
+
+// NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
+// GET with a browser Accept header for the GraphiQL page, websocket upgrades for subscriptions.
+func NewHandler(cfg HandlerConfig) http.Handler {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	queries := db.New(cfg.Pool)
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Pool: cfg.Pool, Queries: queries}}))
+	srv.AddTransport(transport.Websocket{
+		Implementation:        GorillaWebsocket{},
+		KeepAlivePingInterval: websocketKeepAlive,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(ComplexityLimitDefault))
+	srv.SetErrorPresenter(presentError(logger))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", p)
+		return errInternal
+	})
+
+	graphiql := playground.Handler("Payhub GraphQL", "/graphql")
+	api := WithLoaders(queries, srv)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.RawQuery == "" && !isWebsocket(r) &&
+			strings.Contains(r.Header.Get("Accept"), "text/html") {
+			graphiql.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// errInternal is all a client learns of a failure that is not its own doing; the detail is logged.
+var errInternal = errors.New("internal error; the server log has the details")
+
+// presentError passes errors meant for the client (bad input, validation) through and replaces
+// anything else, such as a database error, with errInternal after logging it.
+func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var inputErr *model.InputError
+		var gqlErr *gqlerror.Error
+		switch {
+		case errors.As(err, &inputErr):
+			e := graphql.DefaultErrorPresenter(ctx, err)
+			e.Message = inputErr.Error()
+			e.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+			return e
+		case errors.Is(err, errInternal):
+			return graphql.DefaultErrorPresenter(ctx, err)
+		case errors.As(err, &gqlErr) && gqlErr.Err == nil:
+			// Parse, validation and argument-coercion errors come from gqlgen itself.
+			return graphql.DefaultErrorPresenter(ctx, err)
+		}
+		logger.ErrorContext(ctx, "graphql: resolver failed", "path", graphql.GetPath(ctx).String(), "err", err)
+		e := graphql.DefaultErrorPresenter(ctx, errInternal)
+		e.Extensions = map[string]any{"code": "INTERNAL_SERVER_ERROR"}
+		return e
+	}
+}

@@ -1,0 +1,113 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/payhub/payhub/db"
+	"github.com/payhub/payhub/graph/model"
+)
+
+// loaderWait is how long a loader gathers keys before one batched query; resolvers of one list
+// run concurrently, so a short wait collects the whole page.
+const loaderWait = time.Millisecond
+
+// Loaders batch the lookups list resolvers make, one set per request, so a page of 500 payments
+// asking for their orders costs one query, not 500.
+type Loaders struct {
+	PaymentByID           *dataloadgen.Loader[int64, *model.Payment]
+	OrderByID             *dataloadgen.Loader[int64, *model.Order]
+	CustomerByID          *dataloadgen.Loader[int64, *model.Customer]
+	OrderLinesByOrderID   *dataloadgen.Loader[int64, []*model.OrderLine]
+	PaymentsByOrderID     *dataloadgen.Loader[int64, []*model.Payment]
+	CustomerLinksByCustID *dataloadgen.Loader[int64, []*model.CustomerLink]
+}
+
+type loadersKey struct{}
+
+// NewLoaders returns a fresh set of loaders reading through q.
+func NewLoaders(q *db.Queries) *Loaders {
+	opt := dataloadgen.WithWait(loaderWait)
+	return &Loaders{
+		PaymentByID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.Payment, error) {
+			rows, err := q.ListPaymentsByIDs(ctx, ids)
+			return indexBy(rows, err, func(r db.Payment) (int64, *model.Payment) { return r.ID, model.PaymentFromRow(r) })
+		}, opt),
+		OrderByID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.Order, error) {
+			rows, err := q.ListSalesOrdersByIDs(ctx, ids)
+			return indexBy(rows, err, func(r db.SalesOrder) (int64, *model.Order) { return r.ID, model.OrderFromRow(r) })
+		}, opt),
+		CustomerByID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.Customer, error) {
+			rows, err := q.ListCustomersByIDs(ctx, ids)
+			return indexBy(rows, err, func(r db.Customer) (int64, *model.Customer) { return r.ID, model.CustomerFromRow(r) })
+		}, opt),
+		OrderLinesByOrderID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.OrderLine, []error) {
+			rows, err := q.ListSalesOrderLinesByOrderIDs(ctx, ids)
+			return groupBy(ids, rows, err, func(r db.ListSalesOrderLinesByOrderIDsRow) (int64, *model.OrderLine) {
+				return r.SalesOrderLine.SalesOrderID, model.OrderLineFromRow(r.SalesOrderLine, r.Currency)
+			})
+		}, opt),
+		PaymentsByOrderID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.Payment, []error) {
+			rows, err := q.ListPaymentsByOrderIDs(ctx, ids)
+			return groupBy(ids, rows, err, func(r db.Payment) (int64, *model.Payment) {
+				return *r.SalesOrderID, model.PaymentFromRow(r)
+			})
+		}, opt),
+		CustomerLinksByCustID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.CustomerLink, []error) {
+			rows, err := q.ListCustomerLinksByCustomerIDs(ctx, ids)
+			return groupBy(ids, rows, err, func(r db.CustomerLink) (int64, *model.CustomerLink) {
+				return r.CustomerID, model.CustomerLinkFromRow(r)
+			})
+		}, opt),
+	}
+}
+
+// WithLoaders gives every request its own loaders, so nothing is cached across requests.
+func WithLoaders(q *db.Queries, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(q))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// loaders returns the request's loaders, or a fresh set for callers outside an HTTP request.
+func (r *Resolver) loaders(ctx context.Context) *Loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
+		return l
+	}
+	return NewLoaders(r.Queries)
+}
+
+func indexBy[R any, V any](rows []R, err error, conv func(R) (int64, V)) (map[int64]V, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]V, len(rows))
+	for _, r := range rows {
+		k, v := conv(r)
+		out[k] = v
+	}
+	return out, nil
+}
+
+func groupBy[R any, V any](keys []int64, rows []R, err error, conv func(R) (int64, V)) ([][]V, []error) {
+	if err != nil {
+		return nil, []error{err}
+	}
+	byKey := make(map[int64][]V, len(keys))
+	for _, r := range rows {
+		k, v := conv(r)
+		byKey[k] = append(byKey[k], v)
+	}
+	out := make([][]V, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+		if out[i] == nil {
+			out[i] = []V{}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,17 @@
+// Package graph serves Payhub's canonical model over GraphQL: the gqlgen schema under schema/, its
+// resolvers, the dataloaders that keep list queries free of N+1 lookups, and the HTTP handler.
+package graph
+
+//go:generate sh -c "cd .. && go run github.com/99designs/gqlgen generate"
+
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/payhub/payhub/db"
+)
+
+// Resolver is the root resolver; one serves every request.
+type Resolver struct {
+	Pool    *pgxpool.Pool
+	Queries *db.Queries
+}
