@@ -664,8 +664,9 @@ func TestListsBatchTheirLookups(t *testing.T) {
 		}
 	}
 	// One list query plus one batched query per relation (orders, customers, parents, lines,
-	// order payments, links); a few more if a batch window splits. Without batching it is ~600.
-	if queries > 15 {
+	// order payments, links) is 7; a slow machine (or -race) splits some batch windows and adds a
+	// few. Without batching it is over 600.
+	if queries > 40 {
 		t.Errorf("page of 120 payments with relations took %d queries; lookups are not batched", queries)
 	}
 	t.Logf("120 payments with 6 relations: %d queries", queries)

@@ -11,10 +11,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/payhub/payhub/db/dbtest"
 )
 
 // These tests run the real binary the way an operator does: no DATABASE_URL, a fresh data
 // directory, Ctrl-C to stop.
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
 
 func buildHub(t *testing.T) string {
 	t.Helper()
@@ -50,6 +54,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// hubCmd is the binary with the environment of a machine where nothing is configured.
 func hubCmd(bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	env := []string{}
@@ -62,11 +67,12 @@ func hubCmd(bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// serve starts `hub serve` and returns once /readyz answers 200, with the time that took.
-func serve(t *testing.T, bin, dir, addr string) (*exec.Cmd, *bytes.Buffer, time.Duration) {
+// serve starts `hub serve` (with extra environment, e.g. DATABASE_URL) and returns once /readyz answers 200, with the time that took.
+func serve(t *testing.T, bin, dir, addr string, env ...string) (*exec.Cmd, *bytes.Buffer, time.Duration) {
 	t.Helper()
 	var logs bytes.Buffer
 	cmd := hubCmd(bin, "serve", "--addr", addr, "--data-dir", dir)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -224,5 +230,24 @@ func TestServeRefusesABusyAddressBeforeStartingPostgres(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "postgres")); !os.IsNotExist(err) {
 		t.Errorf("a cluster was created before the address was checked: %v", err)
+	}
+}
+
+func TestServeUsesDatabaseURLAndStartsNoCluster(t *testing.T) {
+	bin := buildHub(t)
+	dir := dataDir(t)
+	addr := freeAddr(t)
+	url := dbtest.NewURL(t)
+
+	cmd, logs, _ := serve(t, bin, dir, addr, "DATABASE_URL="+url)
+	interrupt(t, cmd, logs)
+	if !strings.Contains(logs.String(), "DATABASE_URL") {
+		t.Errorf("log does not say which database is used:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "password=") {
+		t.Errorf("log shows the database password:\n%s", logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "postgres")); !os.IsNotExist(err) {
+		t.Errorf("a private cluster was created although DATABASE_URL is set: %v", err)
 	}
 }
