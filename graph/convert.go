@@ -53,22 +53,36 @@ func decodeIDOf(typeName, id string) (int64, error) {
 	return rowID, nil
 }
 
-// trimPage splits the size+1 rows a list query fetched into the page and whether more follow.
-func trimPage[R any](rows []R, size int) ([]R, bool) {
-	if len(rows) > size {
-		return rows[:size], true
-	}
-	return rows, false
+// page is one page of a connection, built from the size+1 rows a list query fetched.
+type page[N any, E any] struct {
+	edges    []E
+	nodes    []N
+	pageInfo *model.PageInfo
 }
 
-func pageInfo(hasPrevious, hasNext bool) *model.PageInfo {
-	return &model.PageInfo{HasPreviousPage: hasPrevious, HasNextPage: hasNext}
-}
-
-func setPageEnds(pi *model.PageInfo, n int, cursor func(int) string) {
-	if n == 0 {
-		return
+// newPage keeps the first size rows, turns each into a node and an edge, and works out pageInfo:
+// the extra row, if there, only says that a next page exists.
+func newPage[R any, N any, E any](rows []R, size int, after *string,
+	node func(R) N, cursor func(R) string, edge func(cursor string, node N) E) page[N, E] {
+	hasNext := len(rows) > size
+	if hasNext {
+		rows = rows[:size]
 	}
-	first, last := cursor(0), cursor(n-1)
-	pi.StartCursor, pi.EndCursor = &first, &last
+	p := page[N, E]{
+		edges:    make([]E, 0, len(rows)),
+		nodes:    make([]N, 0, len(rows)),
+		pageInfo: &model.PageInfo{HasPreviousPage: after != nil, HasNextPage: hasNext},
+	}
+	for i, r := range rows {
+		n, c := node(r), cursor(r)
+		p.edges = append(p.edges, edge(c, n))
+		p.nodes = append(p.nodes, n)
+		if i == 0 {
+			p.pageInfo.StartCursor = &c
+		}
+		if i == len(rows)-1 {
+			p.pageInfo.EndCursor = &c
+		}
+	}
+	return p
 }

@@ -70,17 +70,10 @@ func (r *queryResolver) Orders(ctx context.Context, filter *model.OrderFilter, f
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.OrderConnection{Count: count}
-	page, hasNext := trimPage(rows, size)
-	conn.PageInfo = pageInfo(after != nil, hasNext)
-	for _, row := range page {
-		o := model.OrderFromRow(row)
-		c := encodeTimeCursor(cursorOrder, row.OrderedAt, row.ID)
-		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: c, Node: o})
-		conn.Nodes = append(conn.Nodes, o)
-	}
-	setPageEnds(conn.PageInfo, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
-	return conn, nil
+	p := newPage(rows, size, after, model.OrderFromRow,
+		func(r db.SalesOrder) string { return encodeTimeCursor(cursorOrder, r.OrderedAt, r.ID) },
+		func(c string, n *model.Order) *model.OrderEdge { return &model.OrderEdge{Cursor: c, Node: n} })
+	return &model.OrderConnection{Edges: p.edges, Nodes: p.nodes, PageInfo: p.pageInfo, Count: count}, nil
 }
 
 // Payment is the resolver for the payment field.
@@ -133,19 +126,17 @@ func (r *queryResolver) Payments(ctx context.Context, filter *model.PaymentFilte
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.PaymentConnection{Count: count}
-	page, hasNext := trimPage(rows, size)
-	conn.PageInfo = pageInfo(after != nil, hasNext)
 	loaders := r.loaders(ctx)
-	for _, row := range page {
-		p := model.PaymentFromRow(row)
-		loaders.PaymentByID.Prime(row.ID, p)
-		c := encodeTimeCursor(cursorPayment, row.OccurredAt, row.ID)
-		conn.Edges = append(conn.Edges, &model.PaymentEdge{Cursor: c, Node: p})
-		conn.Nodes = append(conn.Nodes, p)
-	}
-	setPageEnds(conn.PageInfo, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
-	return conn, nil
+	p := newPage(rows, size, after,
+		func(r db.Payment) *model.Payment {
+			// A refund on the same page as its sale finds the sale here instead of querying again.
+			p := model.PaymentFromRow(r)
+			loaders.PaymentByID.Prime(r.ID, p)
+			return p
+		},
+		func(r db.Payment) string { return encodeTimeCursor(cursorPayment, r.OccurredAt, r.ID) },
+		func(c string, n *model.Payment) *model.PaymentEdge { return &model.PaymentEdge{Cursor: c, Node: n} })
+	return &model.PaymentConnection{Edges: p.edges, Nodes: p.nodes, PageInfo: p.pageInfo, Count: count}, nil
 }
 
 // Customer is the resolver for the customer field.
@@ -174,16 +165,10 @@ func (r *queryResolver) Customers(ctx context.Context, filter *model.CustomerFil
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CustomerConnection{Count: count}
-	page, hasNext := trimPage(rows, size)
-	conn.PageInfo = pageInfo(after != nil, hasNext)
-	for _, row := range page {
-		c := model.CustomerFromRow(row)
-		conn.Edges = append(conn.Edges, &model.CustomerEdge{Cursor: encodeKeyCursor(cursorCustomer, row.Code), Node: c})
-		conn.Nodes = append(conn.Nodes, c)
-	}
-	setPageEnds(conn.PageInfo, len(conn.Edges), func(i int) string { return conn.Edges[i].Cursor })
-	return conn, nil
+	p := newPage(rows, size, after, model.CustomerFromRow,
+		func(r db.Customer) string { return encodeKeyCursor(cursorCustomer, r.Code) },
+		func(c string, n *model.Customer) *model.CustomerEdge { return &model.CustomerEdge{Cursor: c, Node: n} })
+	return &model.CustomerConnection{Edges: p.edges, Nodes: p.nodes, PageInfo: p.pageInfo, Count: count}, nil
 }
 
 // Query returns QueryResolver implementation.
