@@ -29,6 +29,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// ClusterDatabase is the database the hub uses in its private cluster; StartCluster creates it.
+const ClusterDatabase = "payhub"
+
 // ErrNoPostgres is wrapped by StartCluster's error when no PostgreSQL server binaries exist on
 // this machine, so callers can tell "install PostgreSQL" apart from a server that failed to start.
 var ErrNoPostgres = errors.New("PostgreSQL server binaries (initdb, postgres) not found")
@@ -37,8 +40,6 @@ const (
 	// clusterUser is the superuser initdb creates. Naming it after the product rather than
 	// "postgres" keeps libpq's defaults (database = user name) pointing at our database.
 	clusterUser = "payhub"
-	// clusterDatabase is created at first start so URL(clusterDatabase) works out of the box.
-	clusterDatabase = "payhub"
 
 	// maxSocketDirLen keeps "<dir>/.s.PGSQL.5432" within sun_path (108 bytes with its NUL);
 	// postgres refuses longer socket paths.
@@ -707,14 +708,14 @@ func (c *Cluster) ensureDatabase(ctx context.Context) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", clusterDatabase).Scan(&exists); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", ClusterDatabase).Scan(&exists); err != nil {
 		return err
 	}
 	if exists {
 		return nil
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{clusterDatabase}.Sanitize()); err != nil {
-		return fmt.Errorf("create database %s: %w", clusterDatabase, err)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{ClusterDatabase}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", ClusterDatabase, err)
 	}
 	return nil
 }

@@ -8,9 +8,8 @@ import (
 
 // SQLSTATE codes the hub reacts to.
 const (
-	codeUniqueViolation   = "23505"
-	codeUndefinedTable    = "42P01"
-	codeDuplicateDatabase = "42P04"
+	codeUniqueViolation = "23505"
+	codeUndefinedTable  = "42P01"
 )
 
 // IsUniqueViolation reports whether err is a unique-constraint violation, the signal that a

@@ -137,24 +137,3 @@ func CheckReady(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	return nil
 }
-
-// EnsureDatabase creates database name on the server at adminURL unless it exists.
-func EnsureDatabase(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return fmt.Errorf("db: connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return fmt.Errorf("db: look up database %s: %w", name, err)
-	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if err != nil && !hasCode(err, codeDuplicateDatabase) {
-		return fmt.Errorf("db: create database %s: %w", name, err)
-	}
-	return nil
-}

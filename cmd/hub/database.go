@@ -10,9 +10,6 @@ import (
 	"github.com/payhub/payhub/db"
 )
 
-// databaseName is the database the hub uses inside its private cluster.
-const databaseName = "payhub"
-
 // database is where the hub's data lives: the server at DATABASE_URL, or a private cluster under
 // the data directory that this process started (or found running) and stops on close.
 type database struct {
@@ -34,11 +31,7 @@ func openDatabase(ctx context.Context, dataDir string, logger *slog.Logger) (*da
 	if err != nil {
 		return nil, err
 	}
-	d := &database{URL: cluster.URL(databaseName), cluster: cluster}
-	if err := db.EnsureDatabase(ctx, cluster.URL("postgres"), databaseName); err != nil {
-		d.Close()
-		return nil, err
-	}
+	d := &database{URL: cluster.URL(db.ClusterDatabase), cluster: cluster}
 	if cluster.Started() {
 		logger.Info("started private PostgreSQL", "dir", dir)
 	} else {
