@@ -79,7 +79,7 @@ func TestDuplicatesAreRefusedByTheSchema(t *testing.T) {
 		{"same gateway transaction", `INSERT INTO payments (gateway, gateway_transaction_id, merchant_reference, kind,
 			status, amount, currency, occurred_at) VALUES ('opayo', 'T2', 'R2', 'sale', 'pending', 1, 'GBP', now())`},
 		{"same refund idempotency key", `INSERT INTO refunds (payment_id, amount, currency, requested_by, idempotency_key)
-			SELECT id, 1, 'GBP', 'clerk', 'K1' FROM payments`},
+			SELECT id, 1, 'GBP', 'clerk', 'K1' FROM payments WHERE gateway_transaction_id = 'T1'`},
 		{"same inbound event", `INSERT INTO inbound_messages (source, external_event_id, body, signature_status)
 			VALUES ('cybersource', 'evt-1', '{}', 'valid')`},
 		{"same ERP posting", `INSERT INTO erp_postings (kind, business_object, subject_type, subject_id, idempotency_key)
