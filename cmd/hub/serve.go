@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,10 +32,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("HUB_ADDR", addrDefault), "address to listen on (env HUB_ADDR)")
 	dataDir := fs.String("data-dir", envOr("HUB_DATA_DIR", dataDirDefault), "directory of the private PostgreSQL cluster, used when DATABASE_URL is unset (env HUB_DATA_DIR)")
+	configPath := fs.String("config", os.Getenv("HUB_CONFIG"), "YAML configuration file of the connectors; every key can also be set by env HUB_<SECTION>_<KEY> (env HUB_CONFIG)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	logger := newLogger(stderr)
+	cfg, err := loadConfig(*configPath, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	on, off := cfg.Connectors()
+	logger.Info("connectors", "on", on, "off", off)
 
 	// Take the address first: a port already in use should fail before a database is started.
 	listener, err := net.Listen("tcp", *addr)

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the configuration of `hub serve`: a YAML file (--config / HUB_CONFIG) whose every key
+// can also be set, or overridden, by an environment variable HUB_<SECTION>_<KEY>
+// (HUB_SYSPRO_OPERATORPASSWORD). A connector whose section is absent is off.
+type Config struct {
+	Cybersource *CybersourceConfig `yaml:"cybersource"`
+	Opayo       *OpayoConfig       `yaml:"opayo"`
+	Syspro      *SysproConfig      `yaml:"syspro"`
+}
+
+// CybersourceConfig reaches the Cybersource REST API.
+type CybersourceConfig struct {
+	URL        string `yaml:"url"`
+	MerchantID string `yaml:"merchantId"`
+	KeyID      string `yaml:"keyId"`
+	Secret     Secret `yaml:"secret"`
+	// Auth is http_signature (the default) or jwt.
+	Auth string `yaml:"auth"`
+	// WebhookKeys verify v-c-signature; several at once while a key is rotated. By environment:
+	// HUB_CYBERSOURCE_WEBHOOKKEYS="id1:key1,id2:key2".
+	WebhookKeys []WebhookKey `yaml:"webhookKeys"`
+}
+
+// WebhookKey is one Cybersource webhook signing key.
+type WebhookKey struct {
+	ID  string `yaml:"id"`
+	Key Secret `yaml:"key"`
+}
+
+// OpayoConfig reaches Opayo Pi and the Reporting & Admin API.
+type OpayoConfig struct {
+	PiURL               string `yaml:"piUrl"`
+	IntegrationKey      string `yaml:"integrationKey"`
+	IntegrationPassword Secret `yaml:"integrationPassword"`
+	Vendor              string `yaml:"vendor"`
+	ReportingURL        string `yaml:"reportingUrl"`
+	ReportingUser       string `yaml:"reportingUser"`
+	ReportingPassword   Secret `yaml:"reportingPassword"`
+}
+
+// SysproConfig reaches SYSPRO e.net Solutions' REST service.
+type SysproConfig struct {
+	URL              string `yaml:"url"`
+	Operator         string `yaml:"operator"`
+	OperatorPassword Secret `yaml:"operatorPassword"`
+	CompanyID        string `yaml:"companyId"`
+	CompanyPassword  Secret `yaml:"companyPassword"`
+	// Seats is how many SYSPRO sessions (licences) the hub may hold at once.
+	Seats int `yaml:"seats"`
+}
+
+// Secret is a credential: it prints as [redacted] in logs, errors and %v.
+type Secret string
+
+// String hides the secret.
+func (Secret) String() string { return "[redacted]" }
+
+// LogValue hides the secret from slog.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// Reveal returns the credential itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Defaults that fill keys a section leaves out.
+const (
+	CybersourceAuthDefault = "http_signature"
+	SysproSeatsDefault     = 1
+)
+
+// loadConfig reads path (may be empty: environment only), applies HUB_* overrides from env,
+// fills defaults and checks that every connector that is on has what it needs.
+func loadConfig(path string, env func(string) (string, bool)) (*Config, error) {
+	cfg := &Config{}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(raw, cfg, yaml.Strict()); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(cfg, env); err != nil {
+		return nil, err
+	}
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// applyEnv sets every HUB_<SECTION>_<KEY> present in the environment, turning a section on if
+// the file left it out.
+func applyEnv(cfg *Config, env func(string) (string, bool)) error {
+	root := reflect.ValueOf(cfg).Elem()
+	for i := range root.NumField() {
+		sectionName := yamlName(root.Type().Field(i))
+		section := root.Field(i) // a pointer to the section struct
+		typ := section.Type().Elem()
+		for j := range typ.NumField() {
+			field := typ.Field(j)
+			name := "HUB_" + strings.ToUpper(sectionName) + "_" + strings.ToUpper(yamlName(field))
+			value, ok := env(name)
+			if !ok {
+				continue
+			}
+			if section.IsNil() {
+				section.Set(reflect.New(typ))
+			}
+			if err := setFromEnv(section.Elem().Field(j), value); err != nil {
+				return fmt.Errorf("config: %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func setFromEnv(v reflect.Value, value string) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(value)
+	case reflect.Int:
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", value)
+		}
+		v.SetInt(int64(n))
+	case reflect.Slice: // webhook keys: id:key,id:key
+		var keys []WebhookKey
+		for _, pair := range strings.Split(value, ",") {
+			id, key, ok := strings.Cut(strings.TrimSpace(pair), ":")
+			if !ok || id == "" || key == "" {
+				return errors.New("want id:key pairs separated by commas")
+			}
+			keys = append(keys, WebhookKey{ID: id, Key: Secret(key)})
+		}
+		v.Set(reflect.ValueOf(keys))
+	default:
+		return fmt.Errorf("cannot be set from the environment (%s)", v.Kind())
+	}
+	return nil
+}
+
+func yamlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return name
+}
+
+func (c *Config) fillDefaults() {
+	if c.Cybersource != nil && c.Cybersource.Auth == "" {
+		c.Cybersource.Auth = CybersourceAuthDefault
+	}
+	if c.Syspro != nil && c.Syspro.Seats == 0 {
+		c.Syspro.Seats = SysproSeatsDefault
+	}
+}
+
+// validate names every missing or wrong key at once, so an operator fixes the file in one go.
+func (c *Config) validate() error {
+	var problems []string
+	need := func(section, key, value string) {
+		if strings.TrimSpace(value) == "" {
+			problems = append(problems, section+"."+key+" is required")
+		}
+	}
+	if s := c.Cybersource; s != nil {
+		need("cybersource", "url", s.URL)
+		need("cybersource", "merchantId", s.MerchantID)
+		need("cybersource", "keyId", s.KeyID)
+		need("cybersource", "secret", string(s.Secret))
+		if s.Auth != "http_signature" && s.Auth != "jwt" {
+			problems = append(problems, fmt.Sprintf("cybersource.auth is %q; want http_signature or jwt", s.Auth))
+		}
+	}
+	if s := c.Opayo; s != nil {
+		need("opayo", "piUrl", s.PiURL)
+		need("opayo", "integrationKey", s.IntegrationKey)
+		need("opayo", "integrationPassword", string(s.IntegrationPassword))
+		need("opayo", "vendor", s.Vendor)
+	}
+	if s := c.Syspro; s != nil {
+		need("syspro", "url", s.URL)
+		need("syspro", "operator", s.Operator)
+		need("syspro", "companyId", s.CompanyID)
+		if s.Seats < 1 {
+			problems = append(problems, fmt.Sprintf("syspro.seats is %d; want 1 or more", s.Seats))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Connectors says which connectors are on and which off, for the start-up log.
+func (c *Config) Connectors() (on, off []string) {
+	for name, enabled := range map[string]bool{
+		"cybersource": c.Cybersource != nil, "opayo": c.Opayo != nil, "syspro": c.Syspro != nil,
+	} {
+		if enabled {
+			on = append(on, name)
+		} else {
+			off = append(off, name)
+		}
+	}
+	slices.Sort(on)
+	slices.Sort(off)
+	return on, off
+}
