@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func buildSandbox(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sandbox")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+func TestSandboxRunsTheSysproSimulatorWithTheCredentialsItPrints(t *testing.T) {
+	bin := buildSandbox(t)
+	addr := freeAddr(t)
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	if err := os.WriteFile(seed, []byte(`{"syspro": {"customers": [{"customer": "FIXT01", "name": "From the fixture", "currency": "GBP"}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--syspro", addr, "--syspro-operator", "SHOP", "--syspro-operator-password", "s3cret", "--seed", seed)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	banner, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.Contains(banner, "http://"+addr+"/SYSPROWCFService/Rest") {
+		t.Fatalf("banner %q (%v); stderr %s", banner, err, stderr.String())
+	}
+	go io.Copy(io.Discard, stdout) //nolint:errcheck
+
+	base := "http://" + addr + "/SYSPROWCFService/Rest"
+	logon := func(op, pw string) string {
+		q := url.Values{"Operator": {op}, "OperatorPassword": {pw}, "CompanyId": {"EDU1"}, "CompanyPassword": {""}}
+		return get(t, base+"/Logon?"+q.Encode())
+	}
+	if body := logon("ADMIN", "admin"); !strings.HasPrefix(body, "ERROR:") {
+		t.Errorf("default operator still accepted after --syspro-operator: %q", body)
+	}
+	if body := logon("SHOP", "s3cret"); strings.HasPrefix(body, "ERROR:") || len(strings.TrimSpace(body)) < 16 {
+		t.Errorf("logon with the printed credentials: %q", body)
+	}
+	if state := get(t, "http://"+addr+"/_sim/state"); !strings.Contains(state, "FIXT01") {
+		t.Errorf("fixture customer not in state: %.300s", state)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop on SIGINT")
+	}
+}
+
+func TestSandboxBadFlagsExitWithOneLine(t *testing.T) {
+	bin := buildSandbox(t)
+	for _, args := range [][]string{{"--bogus"}, {}, {"--opayo", "127.0.0.1:9101"}, {"--syspro", "x", "--syspro-seats", "0"}} {
+		var stderr bytes.Buffer
+		cmd := exec.Command(bin, args...)
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 {
+			t.Errorf("sandbox %v: %v, want exit 2", args, err)
+		}
+		if n := strings.Count(strings.TrimSpace(stderr.String()), "\n"); n != 0 || stderr.Len() == 0 {
+			t.Errorf("sandbox %v printed %q, want one line", args, stderr.String())
+		}
+	}
+}
