@@ -1,0 +1,171 @@
+package syspro
+
+import (
+	"context"
+	"encoding/xml"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Credit notes go through two Transaction business objects: SORTCH creates the header (and its
+// number), SORTCL adds the lines to that number (syspro.md §3.10).
+const (
+	BusinessObjectSORTCH = "SORTCH"
+	BusinessObjectSORTCL = "SORTCL"
+)
+
+// CreditNote is a sales credit note against an invoice. An empty CreditNoteNumber asks SYSPRO
+// to number it.
+type CreditNote struct {
+	Customer         string
+	CreditNoteNumber string
+	CustomerPoNumber string
+	CreditNoteDate   time.Time
+	InvoiceNumber    string
+	Branch           string
+	Lines            []CreditNoteLine
+	ValidateOnly     bool
+}
+
+// CreditNoteLine is one credited stock line; Price obeys the two-decimal rule.
+type CreditNoteLine struct {
+	CreditReason string
+	StockCode    string
+	Warehouse    string
+	Quantity     decimal.Decimal
+	Uom          string
+	Price        decimal.Decimal
+}
+
+// CreditNoteResult is the credit note's SYSPRO number.
+type CreditNoteResult struct {
+	CreditNoteNumber string
+	Warnings         []string
+}
+
+// transactionParams is the common Parameters block; SORTCH and SORTCL publish no richer sample.
+type transactionParams struct {
+	XMLName    xml.Name
+	Parameters struct {
+		IgnoreWarnings             string
+		ApplyIfEntireDocumentValid string
+		ValidateOnly               string
+	}
+}
+
+func newTransactionParams(root string, validateOnly bool) transactionParams {
+	var p transactionParams
+	p.XMLName.Local = root
+	p.Parameters.IgnoreWarnings = "W"
+	p.Parameters.ApplyIfEntireDocumentValid = "Y"
+	p.Parameters.ValidateOnly = yn(validateOnly)
+	return p
+}
+
+type sortchDoc struct {
+	XMLName xml.Name `xml:"SOCreditNoteHeader"`
+	Item    struct {
+		Customer         string
+		CreditNoteNumber string
+		CustomerPoNumber string `xml:",omitempty"`
+		CreditNoteDate   string `xml:",omitempty"`
+		InvoiceNumber    string `xml:",omitempty"`
+		Branch           string `xml:",omitempty"`
+	}
+}
+
+type sortclDoc struct {
+	XMLName xml.Name     `xml:"SOCreditNoteLine"`
+	Item    []sortclItem `xml:"Item"`
+}
+
+type sortclItem struct {
+	CreditNoteNumber string
+	CreditReason     string `xml:",omitempty"`
+	StockCode        string
+	Warehouse        string `xml:",omitempty"`
+	OrderQty         string
+	OrderUom         string `xml:",omitempty"`
+	Price            string
+	PriceUom         string `xml:",omitempty"`
+}
+
+// CreditNoteHeaderXML renders the SORTCH XmlParameters and XmlIn.
+func CreditNoteHeaderXML(cn CreditNote) (params, xmlIn string, err error) {
+	if cn.Customer == "" {
+		return "", "", invalidRequest(BusinessObjectSORTCH, "customer is required")
+	}
+	var d sortchDoc
+	d.Item.Customer = cn.Customer
+	d.Item.CreditNoteNumber = cn.CreditNoteNumber
+	d.Item.CustomerPoNumber = cn.CustomerPoNumber
+	d.Item.CreditNoteDate = formatDate(cn.CreditNoteDate)
+	d.Item.InvoiceNumber = cn.InvoiceNumber
+	d.Item.Branch = cn.Branch
+	if params, err = marshalXML(newTransactionParams("SOCreditNoteHeader", cn.ValidateOnly)); err != nil {
+		return "", "", err
+	}
+	xmlIn, err = marshalXML(d)
+	return params, xmlIn, err
+}
+
+// CreditNoteLinesXML renders the SORTCL XmlParameters and XmlIn for an already numbered note.
+func CreditNoteLinesXML(creditNoteNumber string, lines []CreditNoteLine, validateOnly bool) (params, xmlIn string, err error) {
+	if creditNoteNumber == "" || len(lines) == 0 {
+		return "", "", invalidRequest(BusinessObjectSORTCL, "credit note number and at least one line are required")
+	}
+	var d sortclDoc
+	for _, l := range lines {
+		price, err := formatMoney(BusinessObjectSORTCL, "Price", l.Price)
+		if err != nil {
+			return "", "", err
+		}
+		d.Item = append(d.Item, sortclItem{
+			CreditNoteNumber: creditNoteNumber, CreditReason: l.CreditReason, StockCode: l.StockCode,
+			Warehouse: l.Warehouse, OrderQty: formatQty(l.Quantity), OrderUom: l.Uom, Price: price, PriceUom: l.Uom,
+		})
+	}
+	if params, err = marshalXML(newTransactionParams("SOCreditNoteLine", validateOnly)); err != nil {
+		return "", "", err
+	}
+	xmlIn, err = marshalXML(d)
+	return params, xmlIn, err
+}
+
+// PostCreditNote creates the header with SORTCH, then adds the lines with SORTCL. Lines are
+// validated before the header is sent, so a bad price never leaves an empty header behind; a
+// SORTCL failure still can, and the returned result then carries the header's number.
+func (c *Client) PostCreditNote(ctx context.Context, cn CreditNote) (*CreditNoteResult, error) {
+	hp, hx, err := CreditNoteHeaderXML(cn)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := CreditNoteLinesXML("PENDING", cn.Lines, cn.ValidateOnly); err != nil {
+		return nil, err
+	}
+	resp, err := c.Post(ctx, BusinessObjectSORTCH, hp, hx)
+	if err != nil {
+		return nil, err
+	}
+	res := &CreditNoteResult{CreditNoteNumber: cn.CreditNoteNumber, Warnings: resp.Warnings}
+	if n := trimmed(resp.Root.Find("CreditNoteNumber")); n != "" {
+		res.CreditNoteNumber = n
+	}
+	if res.CreditNoteNumber == "" {
+		if cn.ValidateOnly {
+			return res, nil
+		}
+		return res, &Error{Class: ClassBusiness, Op: opTransactionPost, BusinessObject: BusinessObjectSORTCH, Message: "no credit note number returned"}
+	}
+	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, cn.Lines, cn.ValidateOnly)
+	if err != nil {
+		return res, err
+	}
+	lresp, err := c.Post(ctx, BusinessObjectSORTCL, lp, lx)
+	if err != nil {
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, lresp.Warnings...)
+	return res, nil
+}
