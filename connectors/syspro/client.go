@@ -61,6 +61,10 @@ type Client struct {
 	cfg  Config
 	base string
 	http *http.Client
+	// post carries postings (Transaction/Post, Setup/*) on connections that are never reused:
+	// net/http silently resends a GET whose reused connection closes before answering, and a
+	// posting SYSPRO applied but could not answer would then be applied twice.
+	post *http.Client
 	pool *sessionPool
 }
 
@@ -80,7 +84,7 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: HTTPTimeoutDefault}
 	}
-	c := &Client{cfg: cfg, base: strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), http: hc}
+	c := &Client{cfg: cfg, base: strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"), http: hc, post: noReuseClient(hc)}
 	c.pool = newSessionPool(cfg.Seats, c.logon, c.logoff)
 	return c, nil
 }
@@ -226,7 +230,11 @@ func (c *Client) get(ctx context.Context, op, bo string, params url.Values) ([]b
 	if err != nil {
 		return nil, &Error{Class: ClassConfiguration, Op: op, BusinessObject: bo, Message: "build request: " + redactError(err).Error()}
 	}
-	res, err := c.http.Do(req)
+	hc := c.http
+	if op == opTransactionPost || op == opSetupAdd || op == opSetupUpdate {
+		hc = c.post
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		cause := redactError(err)
 		return nil, &Error{Class: ClassTransient, Op: op, BusinessObject: bo, Message: cause.Error(), cause: cause}
@@ -241,6 +249,23 @@ func (c *Client) get(ctx context.Context, op, bo string, params url.Values) ([]b
 		return nil, statusError(op, bo, res.StatusCode)
 	}
 	return body, nil
+}
+
+// noReuseClient is hc with keep-alives off, when its transport is an *http.Transport (or the
+// default); a custom RoundTripper is used as it is, and must not resend requests itself.
+func noReuseClient(hc *http.Client) *http.Client {
+	base, ok := hc.Transport.(*http.Transport)
+	if hc.Transport == nil {
+		base, ok = http.DefaultTransport.(*http.Transport)
+	}
+	if !ok {
+		return hc
+	}
+	tr := base.Clone()
+	tr.DisableKeepAlives = true
+	post := *hc
+	post.Transport = tr
+	return &post
 }
 
 // statusError classifies non-2xx answers, which SYSPRO only gives for WCF or transport faults:

@@ -139,9 +139,15 @@ var configurationMarkers = []string{
 	"not licensed",
 	"licence",
 	"license",
+	"business object",
+}
+
+// serverFaultMarkers are ERROR texts of a struggling application server rather than of the request:
+// SYSPRO's BaseDir8 registry read fails intermittently on a working install (the captures show it on
+// a Logoff right after successful calls), so the call is worth retrying.
+var serverFaultMarkers = []string{
 	"base directory",
 	"basedir",
-	"business object",
 }
 
 // sessionMarkers are fragments seen or expected when a UserId is stale, evicted or expired.
@@ -174,6 +180,8 @@ func classifyText(op, bo, text string) *Error {
 		if strings.Contains(lower, "e.net exception") && e.Number == 0 {
 			e.Number = trailingNumber(lower)
 		}
+	case containsAny(lower, serverFaultMarkers):
+		e.Class = ClassTransient
 	case containsAny(lower, sessionMarkers):
 		e.Class = ClassTransient
 		e.session = true

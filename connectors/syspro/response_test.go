@@ -157,7 +157,7 @@ func TestClassifyText(t *testing.T) {
 	}{
 		{opLogon, "ERROR: Invalid operator password", ClassConfiguration, 0, false},
 		{opQuery, "ERROR: e.net exception raised: 100000", ClassConfiguration, 100000, false},
-		{opLogoff, "ERROR: Unable to read the SYSPRO base directory registry string BaseDir8", ClassConfiguration, 0, false},
+		{opLogoff, "ERROR: Unable to read the SYSPRO base directory registry string BaseDir8", ClassTransient, 0, false},
 		{opTransactionPost, "ERROR: Session expired", ClassTransient, 0, true},
 		{opQuery, "ERROR: Invalid UserId", ClassTransient, 0, true},
 		{opTransactionPost, "ERROR: 240004 Stock code 'B100' not found", ClassBusiness, 240004, false},
