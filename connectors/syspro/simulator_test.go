@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,5 +164,30 @@ func TestThousandOrdersUnderFaultsArriveExactlyOnce(t *testing.T) {
 		if k != 1 {
 			t.Errorf("%s stored %d times", po, k)
 		}
+	}
+}
+
+// BenchmarkPostSalesOrderThroughput posts sales orders (find first, SORTOI, find again) through
+// the session pool against the simulator at 50 ms latency, with 8 concurrent callers sharing 1 or
+// 4 licence seats.
+func BenchmarkPostSalesOrderThroughput(b *testing.B) {
+	for _, seats := range []int{1, 4} {
+		b.Run(fmt.Sprintf("seats=%d", seats), func(b *testing.B) {
+			c, _ := newSimClient(b, sysprosim.Options{Latency: 50 * time.Millisecond, SeatsPerOperator: seats},
+				syspro.Config{Seats: seats})
+			var seq atomic.Int64
+			b.SetParallelism(4) // 4 × GOMAXPROCS callers
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					po := fmt.Sprintf("BENCH-%d", seq.Add(1))
+					if _, err := c.PostSalesOrder(context.Background(), webOrder(po), syspro.SalesOrderOptions{}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "orders/s")
+		})
 	}
 }
