@@ -10,8 +10,6 @@ import (
 // (setuparcustomer/item/key) with RecordsRead/RecordsInvalid counters, like other Setup objects.
 func (s *Server) arsscs(c *boCall) string {
 	add := c.method == "setup/add"
-	dry := c.dryRun()
-	applyIfAll := c.params.flag("Parameters", "ApplyIfEntireDocumentValid")
 	items := c.doc.all("Item")
 	errs := make([]*boError, len(items))
 	anyInvalid := false
@@ -35,11 +33,12 @@ func (s *Server) arsscs(c *boCall) string {
 		}
 		anyInvalid = anyInvalid || errs[i] != nil
 	}
+	post := c.mayPost(anyInvalid)
 	x := newXMLOut("setuparcustomer")
 	invalid := 0
 	for i, it := range items {
 		code := it.get("Key", "Customer")
-		if errs[i] == nil && !dry && !(applyIfAll && anyInvalid) {
+		if errs[i] == nil && post {
 			code = s.saveCustomer(add, code, it)
 		}
 		x.open("item").open("key").leaf("customer", code).close()

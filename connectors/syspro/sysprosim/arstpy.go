@@ -22,7 +22,6 @@ type arPaymentPlan struct {
 // Adjustments and MiscellaneousReceipt items are rejected as unsupported.
 func (s *Server) arstpy(c *boCall) string {
 	p := c.params.child("Parameters")
-	dry := c.dryRun()
 	now := s.clock.Now()
 	if strings.EqualFold(p.get("PostingPeriod"), "P") {
 		now = now.AddDate(0, -1, 0)
@@ -34,7 +33,7 @@ func (s *Server) arstpy(c *boCall) string {
 		anyInvalid = anyInvalid || len(pl.errs) > 0
 		plans = append(plans, pl)
 	}
-	post := !dry && !(p.flag("ApplyIfEntireDocumentValid") && anyInvalid)
+	post := c.mayPost(anyInvalid)
 	journal := 0
 	var gl *GlJournal
 	x := newXMLOut("postarpayment")

@@ -23,8 +23,19 @@ type boCall struct {
 	doc     *xmlNode // XmlIn root
 }
 
-// dryRun reports whether the call must validate without posting: ValidateOnly=Y in the parameters.
-func (c *boCall) dryRun() bool { return c.params.flag("Parameters", "ValidateOnly") }
+// dryRun reports whether the call must validate without posting: ValidateOnly=Y in the parameters,
+// or SORTOI's Process=Validate.
+func (c *boCall) dryRun() bool {
+	return c.params.flag("Parameters", "ValidateOnly") ||
+		strings.EqualFold(c.params.child("Parameters").get("Process"), "Validate")
+}
+
+// mayPost is SYSPRO's rule for whether the valid items of a checked document post: never on a dry
+// run, and not at all when ApplyIfEntireDocumentValid=Y and any item was invalid. Whether an item
+// itself is valid stays the caller's to check.
+func (c *boCall) mayPost(anyInvalid bool) bool {
+	return !c.dryRun() && !(c.params.flag("Parameters", "ApplyIfEntireDocumentValid") && anyInvalid)
+}
 
 // businessObject is one implemented business object and the REST methods it answers to.
 type businessObject struct {

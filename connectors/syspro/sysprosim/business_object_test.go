@@ -272,3 +272,26 @@ func TestLoadFixtureSeedsFromJSON(t *testing.T) {
 		t.Fatalf("customers = %+v", got)
 	}
 }
+
+func TestApplyIfEntireDocumentValidHoldsBackEveryItem(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	id := b.logon(t)
+	number := salesOrderNumber.FindStringSubmatch(b.post(t, id, "SORTOI", sortoiParams, sortoiDoc("#ALL1", "000002", "A100", "1", "49.99")))[1]
+	doc := `<PostSorOrderStatus><Item><SalesOrder>` + number + `</SalesOrder><NewOrderStatus>4</NewOrderStatus></Item>` +
+		`<Item><SalesOrder>999999</SalesOrder><NewOrderStatus>4</NewOrderStatus></Item></PostSorOrderStatus>`
+	params := func(all string) string {
+		return `<PostSorOrderStatus><Parameters><ApplyIfEntireDocumentValid>` + all +
+			`</ApplyIfEntireDocumentValid></Parameters></PostSorOrderStatus>`
+	}
+	status := func() string { return b.sim.State().SalesOrders[0].OrderStatus }
+
+	mustContain(t, b.post(t, id, "SORTOS", params("Y"), doc), "<ItemsInvalid>000001</ItemsInvalid>")
+	if got := status(); got != "1" {
+		t.Fatalf("with ApplyIfEntireDocumentValid=Y and an invalid item, the valid item moved to status %s", got)
+	}
+	b.post(t, id, "SORTOS", params("N"), doc)
+	if got := status(); got != "4" {
+		t.Fatalf("with ApplyIfEntireDocumentValid=N the valid item stayed at status %s, want 4", got)
+	}
+}

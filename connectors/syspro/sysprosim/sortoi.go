@@ -25,9 +25,7 @@ type sortoiOrder struct {
 // Comment, freight and miscellaneous-charge lines are accepted and ignored.
 func (s *Server) sortoi(c *boCall) string {
 	p := c.params.child("Parameters")
-	dry := strings.EqualFold(p.get("Process"), "Validate") || p.flag("ValidateOnly") || c.dryRun()
 	ignoreWarnings := strings.ToUpper(p.get("IgnoreWarnings"))
-	applyIfAll := p.flag("ApplyIfEntireDocumentValid")
 
 	// Quantities allocated by earlier orders of this same document, so one document cannot
 	// allocate the same stock twice.
@@ -48,10 +46,11 @@ func (s *Server) sortoi(c *boCall) string {
 		anyInvalid = anyInvalid || len(so.errs) > 0
 	}
 
+	mayPost := c.mayPost(anyInvalid)
 	x := newXMLOut("SalesOrders")
 	processed, invalid, warned := 0, 0, 0
 	for _, so := range orders {
-		post := !dry && len(so.errs) == 0 && !(applyIfAll && anyInvalid)
+		post := mayPost && len(so.errs) == 0
 		number := ""
 		if post {
 			number = s.postOrder(so)

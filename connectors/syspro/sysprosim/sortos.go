@@ -15,8 +15,6 @@ var settableStatuses = map[string]bool{"1": true, "2": true, "3": true, "4": tru
 // from stock and raises an AR invoice for the order total; cancelling it (\) releases its
 // allocations and back orders. Complete and cancelled orders cannot change again.
 func (s *Server) sortos(c *boCall) string {
-	dry := c.dryRun()
-	applyIfAll := c.params.flag("Parameters", "ApplyIfEntireDocumentValid")
 	items := c.doc.all("Item")
 	errs := make([]*boError, len(items))
 	anyInvalid := false
@@ -24,6 +22,7 @@ func (s *Server) sortos(c *boCall) string {
 		errs[i] = s.checkStatusChange(it)
 		anyInvalid = anyInvalid || errs[i] != nil
 	}
+	post := c.mayPost(anyInvalid)
 	x := newXMLOut("postsororderstatus")
 	processed, invalid := 0, 0
 	for i, it := range items {
@@ -36,7 +35,7 @@ func (s *Server) sortos(c *boCall) string {
 			processed++
 			o := s.erp.orders[number]
 			old := o.OrderStatus
-			if !dry && !(applyIfAll && anyInvalid) {
+			if post {
 				s.changeStatus(o, newStatus)
 			}
 			x.open("Order").leaf("SalesOrder", number).leaf("OrderStatus", old).leaf("NewOrderStatus", newStatus).close()
