@@ -43,7 +43,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	queries := db.New(cfg.Pool)
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Pool: cfg.Pool, Queries: queries}}))
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Queries: queries}}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        GorillaWebsocket{},
 		KeepAlivePingInterval: websocketKeepAlive,

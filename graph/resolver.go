@@ -4,14 +4,10 @@ package graph
 
 //go:generate sh -c "cd .. && go run github.com/99designs/gqlgen generate"
 
-import (
-	"github.com/jackc/pgx/v5/pgxpool"
+import "github.com/payhub/payhub/db"
 
-	"github.com/payhub/payhub/db"
-)
-
-// Resolver is the root resolver; one serves every request.
+// Resolver is the root resolver; one serves every request. The API only reads so far, so it needs
+// the queries and not the pool itself.
 type Resolver struct {
-	Pool    *pgxpool.Pool
 	Queries *db.Queries
 }
