@@ -12,8 +12,9 @@ import (
 const BusinessObjectARSQRY = "ARSQRY"
 
 // CustomerAccount is an AR customer as ARSQRY reports it. ARSQRY's leaf names are not confirmed
-// by any capture (syspro.md §3.6), so fields are looked up anywhere in the output by their
-// ARSSCS names.
+// by any capture (syspro.md §3.6), so fields are looked up anywhere in the output, and the name
+// under both the query spelling (CustomerName, as in SORQRY's captured output) and the ARSSCS one
+// (Name).
 type CustomerAccount struct {
 	Customer    string
 	Name        string
@@ -67,16 +68,35 @@ func (c *Client) QueryCustomer(ctx context.Context, customer string) (*CustomerA
 	return parseCustomerAccount(resp), nil
 }
 
+// customerNameLeaves are the spellings ARSQRY may use for the customer's name, most likely first.
+var customerNameLeaves = []string{"CustomerName", "Name"}
+
 func parseCustomerAccount(resp *Response) *CustomerAccount {
-	leaf := func(name string) string {
-		if n := resp.Root.Find(name); n != nil && len(n.Children) == 0 {
-			return strings.TrimSpace(n.Text)
+	leaf := func(names ...string) string {
+		for _, name := range names {
+			if n := findLeaf(resp.Root, name); n != nil {
+				return strings.TrimSpace(n.Text)
+			}
 		}
 		return ""
 	}
-	acc := &CustomerAccount{Customer: leaf("Customer"), Name: leaf("Name"), Currency: leaf("Currency"), OnHold: leaf("CustomerOnHold") == "Y"}
+	acc := &CustomerAccount{Customer: leaf("Customer"), Name: leaf(customerNameLeaves...), Currency: leaf("Currency"),
+		OnHold: leaf("CustomerOnHold") == "Y"}
 	if d, err := decimal.NewFromString(leaf("CreditLimit")); err == nil {
 		acc.CreditLimit = d
 	}
 	return acc
+}
+
+// findLeaf returns the first descendant called name (any case) that has no children, depth first:
+// a section may share a leaf's name (a <Customer> block holding <Customer>), and only the leaf
+// carries the value.
+func findLeaf(root *Node, name string) *Node {
+	var found *Node
+	walk(root, func(n *Node) {
+		if found == nil && n != root && len(n.Children) == 0 && strings.EqualFold(n.Name, name) {
+			found = n
+		}
+	})
+	return found
 }

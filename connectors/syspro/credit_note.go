@@ -25,7 +25,8 @@ type CreditNote struct {
 	InvoiceNumber    string
 	Branch           string
 	Lines            []CreditNoteLine
-	ValidateOnly     bool
+	// ValidateOnly has SYSPRO check the header without creating it; see PostCreditNote.
+	ValidateOnly bool
 }
 
 // CreditNoteLine is one credited stock line; Price obeys the two-decimal rule.
@@ -136,6 +137,10 @@ func CreditNoteLinesXML(creditNoteNumber string, lines []CreditNoteLine, validat
 // PostCreditNote creates the header with SORTCH, then adds the lines with SORTCL. Lines are
 // validated before the header is sent, so a bad price never leaves an empty header behind; a
 // SORTCL failure still can, and the returned result then carries the header's number.
+//
+// With ValidateOnly only the header is checked by SYSPRO: a validated header is never created,
+// so SORTCL would refuse every line with "credit note not found". The lines get the client's own
+// checks only.
 func (c *Client) PostCreditNote(ctx context.Context, cn CreditNote) (*CreditNoteResult, error) {
 	hp, hx, err := CreditNoteHeaderXML(cn)
 	if err != nil {
@@ -152,10 +157,10 @@ func (c *Client) PostCreditNote(ctx context.Context, cn CreditNote) (*CreditNote
 	if n := trimmed(resp.Root.Find("CreditNoteNumber")); n != "" {
 		res.CreditNoteNumber = n
 	}
+	if cn.ValidateOnly {
+		return res, nil
+	}
 	if res.CreditNoteNumber == "" {
-		if cn.ValidateOnly {
-			return res, nil
-		}
 		return res, &Error{Class: ClassBusiness, Op: opTransactionPost, BusinessObject: BusinessObjectSORTCH, Message: "no credit note number returned"}
 	}
 	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, cn.Lines, cn.ValidateOnly)

@@ -169,3 +169,31 @@ func TestClassifyText(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerAccountReadsEitherNameSpelling covers the ARSQRY leaf names no capture confirms: the
+// name as CustomerName (the query spelling the simulator uses) or Name (the ARSSCS spelling), and
+// leaves inside a section that shares their name.
+func TestCustomerAccountReadsEitherNameSpelling(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		body string
+	}{
+		{"query spelling", "<ARStatement><Header><Customer>C1</Customer><CustomerName>Acme</CustomerName><CreditLimit>  500.00</CreditLimit><CustomerOnHold>Y</CustomerOnHold></Header></ARStatement>"},
+		{"setup spelling", "<ARStatement><Header><Customer>C1</Customer><Name>Acme</Name><CreditLimit>500.00</CreditLimit><CustomerOnHold>Y</CustomerOnHold></Header></ARStatement>"},
+		{"section named like its leaf", "<ARStatement><SystemInformation/><Customer><Customer> C1 </Customer><Name>Acme</Name><CreditLimit>500</CreditLimit><CustomerOnHold>Y</CustomerOnHold></Customer></ARStatement>"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp, err := ParseResponse([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc := parseCustomerAccount(resp)
+			if acc.Customer != "C1" || acc.Name != "Acme" || !acc.OnHold || !acc.CreditLimit.Equal(dec("500")) {
+				t.Errorf("account = %+v", acc)
+			}
+		})
+	}
+}

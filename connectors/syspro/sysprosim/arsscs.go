@@ -82,6 +82,8 @@ func (s *Server) saveCustomer(add bool, code string, it *xmlNode) string {
 	set("Branch", &cu.Branch)
 	set("ShipToAddr1", &cu.ShipAddress1)
 	set("ShipPostalCode", &cu.ShipPostalCode)
+	set("SoldToAddr1", &cu.SoldToAddr1)
+	set("SoldPostalCode", &cu.SoldPostalCode)
 	if v := it.get("CreditLimit"); v != "" {
 		cu.CreditLimit, _ = parseMoney("Credit limit", v)
 	}

@@ -20,7 +20,7 @@ func (s *Server) sortch(c *boCall) string {
 		case s.erp.customers[cust] == nil:
 			field, value, e = "Customer", cust, errCustomerNotFound(cust)
 		case number != "" && s.erp.creditNotes[number] != nil:
-			field, value, e = "CreditNoteNumber", number, errf(ErrNoSalesOrderExists, "Credit note '%s' already exists", number)
+			field, value, e = "CreditNoteNumber", number, errf(ErrNoCreditNoteExists, "Credit note '%s' already exists", number)
 		case inv != "" && (!invOK || invRec.Customer != cust):
 			field, value, e = "InvoiceNumber", inv, errf(ErrNoInvoiceNotFound, "Invoice '%s' not found for customer '%s'", inv, cust)
 		default:

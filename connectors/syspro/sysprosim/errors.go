@@ -29,6 +29,7 @@ const (
 	ErrNoOverPayment        = "400102"
 	ErrNoPaymentMismatch    = "400103"
 	ErrNoCreditNoteNotFound = "400201"
+	ErrNoCreditNoteExists   = "400202"
 	ErrNoLedgerNotFound     = "500101"
 	ErrNoLedgerOnHold       = "500102"
 	ErrNoPeriodClosed       = "500103"

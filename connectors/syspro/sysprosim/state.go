@@ -18,6 +18,8 @@ type Customer struct {
 	OnHold         bool            `json:"onHold,omitempty"`
 	ShipAddress1   string          `json:"shipAddress1,omitempty"`
 	ShipPostalCode string          `json:"shipPostalCode,omitempty"`
+	SoldToAddr1    string          `json:"soldToAddr1,omitempty"`
+	SoldPostalCode string          `json:"soldPostalCode,omitempty"`
 }
 
 // StockItem is a stock code (InvMaster) with its warehouses (InvWarehouse).
