@@ -3,6 +3,7 @@ package syspro
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -49,6 +50,8 @@ type ArPaymentResult struct {
 	GlPeriod  int
 	GlJournal string
 	Warnings  []string
+	// Existing is true when PostArPaymentOnce found the receipt already posted.
+	Existing bool
 }
 
 type arstpyParams struct {
@@ -152,6 +155,27 @@ func (c *Client) PostArPayment(ctx context.Context, pay ArPayment) (*ArPaymentRe
 		return nil, err
 	}
 	return parseArPaymentResult(resp), nil
+}
+
+// PostArPaymentOnce posts pay unless a receipt with the same customer and reference is already in
+// the AR cash journal, in which case it returns that receipt with Existing set. Like
+// PostSalesOrder's find first, this makes a retry after a lost answer safe; the reference must
+// therefore identify the payment (Payhub uses the gateway transaction's merchant reference).
+func (c *Client) PostArPaymentOnce(ctx context.Context, pay ArPayment) (*ArPaymentResult, error) {
+	if strings.TrimSpace(pay.Reference) == "" {
+		return nil, invalidRequest(BusinessObjectARSTPY, "a reference is required to post a payment once")
+	}
+	if !pay.ValidateOnly {
+		refs, err := c.FindArPayments(ctx, pay.Customer, pay.Reference)
+		if err != nil {
+			return nil, err
+		}
+		if len(refs) > 0 {
+			r := refs[0]
+			return &ArPaymentResult{TrnYear: r.TrnYear, TrnMonth: r.TrnMonth, Journal: r.Journal, Existing: true}, nil
+		}
+	}
+	return c.PostArPayment(ctx, pay)
 }
 
 func parseArPaymentResult(resp *Response) *ArPaymentResult {

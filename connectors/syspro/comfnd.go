@@ -45,19 +45,66 @@ type comfndExpression struct {
 	CloseBracket string
 }
 
+// ArPaymentRef is one posted receipt found in the AR cash journal (ArCshJnlDet).
+type ArPaymentRef struct {
+	TrnYear      int
+	TrnMonth     int
+	Journal      string
+	Customer     string
+	Reference    string
+	PaymentValue string
+}
+
+// findXML renders a COMFND query for rows of table whose columns equal the given values, all
+// conditions joined with And.
+func findXML(table string, columns []string, equal [][2]string, orderBy ...string) (string, error) {
+	var q comfndQuery
+	q.TableName = table
+	q.ReturnRows = findReturnRowsDefault
+	q.Columns.Column = columns
+	for _, e := range equal {
+		q.Where.Expression = append(q.Where.Expression,
+			comfndExpression{OpenBracket: "(", AndOr: "And", Column: e[0], Condition: "EQ", Value: e[1], CloseBracket: ")"})
+	}
+	q.OrderBy.Column = orderBy
+	return marshalXML(q)
+}
+
 // FindSalesOrdersXML renders the COMFND query behind FindSalesOrders. SORQRY can only be keyed
 // by SalesOrder, so the PO lookup goes through SorMaster (syspro.md §3.5).
 func FindSalesOrdersXML(customer, customerPoNumber string) (string, error) {
-	var q comfndQuery
-	q.TableName = "SorMaster"
-	q.ReturnRows = findReturnRowsDefault
-	q.Columns.Column = []string{"SalesOrder", "Customer", "CustomerPoNumber", "OrderStatus"}
-	q.Where.Expression = []comfndExpression{
-		{OpenBracket: "(", AndOr: "And", Column: "Customer", Condition: "EQ", Value: customer, CloseBracket: ")"},
-		{OpenBracket: "(", AndOr: "And", Column: "CustomerPoNumber", Condition: "EQ", Value: customerPoNumber, CloseBracket: ")"},
+	return findXML("SorMaster", []string{"SalesOrder", "Customer", "CustomerPoNumber", "OrderStatus"},
+		[][2]string{{"Customer", customer}, {"CustomerPoNumber", customerPoNumber}}, "SalesOrder")
+}
+
+// FindArPaymentsXML renders the COMFND query behind FindArPayments.
+func FindArPaymentsXML(customer, reference string) (string, error) {
+	return findXML("ArCshJnlDet", []string{"TrnYear", "TrnMonth", "Journal", "Customer", "Reference", "PaymentValue"},
+		[][2]string{{"Customer", customer}, {"Reference", reference}})
+}
+
+// FindArPayments returns the receipts posted for customer under reference. ARSTPY has no key of
+// its own that a caller chooses, so the reference is what makes a repeated post detectable.
+func (c *Client) FindArPayments(ctx context.Context, customer, reference string) ([]ArPaymentRef, error) {
+	if strings.TrimSpace(customer) == "" || strings.TrimSpace(reference) == "" {
+		return nil, invalidRequest(BusinessObjectCOMFND, "customer and reference are required")
 	}
-	q.OrderBy.Column = []string{"SalesOrder"}
-	return marshalXML(q)
+	xmlIn, err := FindArPaymentsXML(customer, reference)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Query(ctx, BusinessObjectCOMFND, xmlIn)
+	if err != nil {
+		return nil, err
+	}
+	var refs []ArPaymentRef
+	for _, row := range resp.Root.ChildrenNamed("Row") {
+		refs = append(refs, ArPaymentRef{
+			TrnYear: row.Int("TrnYear"), TrnMonth: row.Int("TrnMonth"), Journal: row.Value("Journal"),
+			Customer: row.Value("Customer"), Reference: row.Value("Reference"), PaymentValue: row.Value("PaymentValue"),
+		})
+	}
+	return refs, nil
 }
 
 // FindSalesOrders returns the orders for customer carrying customerPoNumber, oldest number first.

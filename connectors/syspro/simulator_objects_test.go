@@ -678,3 +678,52 @@ func TestUnknownOrUnlicensedBusinessObjectIsAConfigurationError(t *testing.T) {
 		t.Errorf("licensed SORTOI stored %d orders", n)
 	}
 }
+
+func TestPostArPaymentOnceFindsAReceiptWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	c, sim := newObjectsClient(t)
+	ctx := context.Background()
+	pay := syspro.ArPayment{Customer: "000001", PaymentType: syspro.PaymentTypeOther, Reference: "CYB-6510049442",
+		PaymentDate: simDay, Unapplied: d("42.50")}
+
+	// Log on first (Logon's own answer would be lost too), then lose every answer after SYSPRO
+	// applied the post: the caller sees a transient error.
+	if _, err := c.QueryCustomer(ctx, "000001"); err != nil {
+		t.Fatal(err)
+	}
+	sim.SetFaults(sysprosim.Faults{LostResponseRate: 1})
+	if _, err := c.PostArPayment(ctx, pay); !syspro.IsTransient(err) {
+		t.Fatalf("lost answer: %v, want a transient error", err)
+	}
+	sim.SetFaults(sysprosim.Faults{})
+	if n := len(sim.State().ArPayments); n != 1 {
+		t.Fatalf("simulator holds %d payments after the lost answer, want 1 (the post was applied)", n)
+	}
+
+	for i := 0; i < 2; i++ {
+		res, err := c.PostArPaymentOnce(ctx, pay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Existing || res.Journal == "" {
+			t.Errorf("retry %d = %+v, want the existing receipt", i, res)
+		}
+	}
+	if n := len(sim.State().ArPayments); n != 1 {
+		t.Errorf("simulator holds %d payments after retries, want 1", n)
+	}
+
+	other := pay
+	other.Reference = "CYB-6510049443"
+	res, err := c.PostArPaymentOnce(ctx, other)
+	if err != nil || res.Existing {
+		t.Fatalf("a new reference: %+v, %v", res, err)
+	}
+	if n := len(sim.State().ArPayments); n != 2 {
+		t.Errorf("simulator holds %d payments, want 2", n)
+	}
+
+	if _, err := c.PostArPaymentOnce(ctx, syspro.ArPayment{Customer: "000001", Unapplied: d("1")}); err == nil {
+		t.Error("PostArPaymentOnce without a reference succeeded")
+	}
+}

@@ -11,6 +11,9 @@ var comfndTables = map[string][]string{
 	"SORMASTER":  {"SalesOrder", "Customer", "CustomerPoNumber", "OrderStatus", "OrderDate"},
 	"ARCUSTOMER": {"Customer", "Name", "Email", "CreditLimit"},
 	"INVMASTER":  {"StockCode", "Description", "StockUom"},
+	// ArCshJnlDet is the AR cash journal detail: one row per posted receipt, which is how a client
+	// finds a payment it may already have posted (by customer and reference).
+	"ARCSHJNLDET": {"TrnYear", "TrnMonth", "Journal", "Customer", "Reference", "PaymentValue"},
 }
 
 // comfnd is COMFND, the generic finder: TableName, Columns, Where expressions (EQ and NE, combined
@@ -84,6 +87,12 @@ func (s *Server) comfndRows(table string) []map[string]string {
 			c := s.erp.customers[k]
 			out = append(out, map[string]string{"customer": c.Customer, "name": c.Name, "email": c.Email,
 				"creditlimit": padMoney(c.CreditLimit)})
+		}
+	case "ARCSHJNLDET":
+		for _, p := range s.erp.payments {
+			out = append(out, map[string]string{"trnyear": strconv.Itoa(p.TrnYear), "trnmonth": strconv.Itoa(p.TrnMonth),
+				"journal": fmt.Sprintf("%10d", p.Journal), "customer": p.Customer, "reference": p.Reference,
+				"paymentvalue": padMoney(p.PaymentValue)})
 		}
 	case "INVMASTER":
 		for _, k := range sortedKeys(s.erp.stock) {
