@@ -1,0 +1,125 @@
+// Package cybersourcesim is an in-process, stateful Cybersource REST API for tests, the sandbox
+// and the demo. It follows shared/protocols/cybersource.md and is checked against the official
+// Node SDK (sdk_test.go); production code never imports it.
+//
+// # Authentication
+//
+// Every protocol request must carry an HTTP Signature (§2.1) or an HS256 JWT made with the shared
+// secret (§2.2), for Options.MerchantID, Options.KeyID and Options.Secret (by default
+// DefaultMerchantID, DefaultKeyID, DefaultSecret). The signature string is rebuilt from the
+// signed headers list as received: request-target or (request-target) is the lower-cased method
+// and the raw request URI, host is the Host header as received (the SDK signs
+// apitest.cybersource.com while it connects to the simulator), keyid= or kid=, date or v-c-date.
+// The signed list must include the request target, a date, v-c-merchant-id and, on POST, PUT and
+// PATCH, digest, which is then checked over the raw body. A JWT's kid must be the key id, and its
+// request-method, request-resource-path, digest and v-c-merchant-id (or iss) claims must match
+// the request. Signed dates and a JWT's iat must be within Options.SignatureSkew (5 minutes) of
+// the simulator clock or of the wall clock: the wall clock too, so that advancing the simulator
+// clock does not lock out clients that sign with the real time. A failure answers 401
+// {"response":{"rmsg":"Authentication Failed"}}, with the reason in the V-C-Sim-Auth-Error header.
+//
+// # Sandbox magic values
+//
+// Cards approve by default: 4111111111111111 (Visa, type 001), 5555555555554444 (Mastercard, 002),
+// 378282246310005 (Amex, 003); 6011… and 65… are Discover (004). A security code, when sent, must
+// be 3 digits (4 for Amex), else 400 INVALID_DATA. Then, in this order:
+//
+//   - A number failing the Luhn check: 201 DECLINED / INVALID_ACCOUNT.
+//   - 4000000000000002: 201 DECLINED / PROCESSOR_DECLINED (responseCode 05).
+//   - 4000000000009995: 201 DECLINED / INSUFFICIENT_FUND (51).
+//   - An expiry month before the simulator clock's month: 201 DECLINED / EXPIRED_CARD (54).
+//   - billTo.email starting "reject@": Decision Manager REJECT, 201 AUTHORIZED_RISK_DECLINED /
+//     DECISION_PROFILE_REJECT; the authorization exists and the gateway reverses it itself.
+//   - securityCode "999": 201 AUTHORIZED_PENDING_REVIEW / CV_FAILED, cardVerification.resultCode N.
+//   - billTo.postalCode "99999": 201 AUTHORIZED_PENDING_REVIEW / AVS_FAILED, avs.code N.
+//   - billTo.email starting "review@": Decision Manager REVIEW, 201 AUTHORIZED_PENDING_REVIEW /
+//     DECISION_PROFILE_REVIEW, riskInformation.profile.decision REVIEW and score 75; a case is
+//     opened for POST /risk/v1/decisions/{id}/actions, ResolveReview or POST /_sim/reviews/{id}.
+//   - Otherwise 201 AUTHORIZED (Decision Manager ACCEPT, score 12).
+//
+// processingInformation.actionList with DECISION_SKIP bypasses Decision Manager. A payment in
+// review or rejected is not captured even when capture=true.
+//
+// 4000000000000259 answers 502 {"status":"SERVER_ERROR","reason":"SERVER_TIMEOUT"} although the
+// payment IS created (an approved authorization or sale), so a client must find it with a TSS
+// search by clientReferenceInformation.code (a retry with the same code is a DUPLICATE_REQUEST).
+// 4000000000000267 answers 502 SYSTEM_ERROR and creates nothing.
+//
+// # Request errors
+//
+// Missing fields answer one 400 {"submitTimeUtc","status":"INVALID_REQUEST","reason":
+// "MISSING_FIELD","message","details":[{"field","reason"}]} naming every missing field:
+// orderInformation.amountDetails.totalAmount and .currency; for a card (not a token)
+// orderInformation.billTo firstName, lastName, address1, locality, country and email; the card's
+// number, expirationMonth and expirationYear. An amount that is not a plain decimal string is
+// INVALID_DATA; one that is not positive, has more decimals than the currency or is too large is
+// INVALID_AMOUNT. A second payment with the same clientReferenceInformation.code within 15
+// minutes of the simulator clock is 400 DUPLICATE_REQUEST. Unknown ids answer 404
+// {"submitTimeUtc","status":"NOT_FOUND","reason":"NOT_FOUND","message"}.
+//
+// # Follow-ons
+//
+// Captures (POST /pts/v2/payments/{id}/captures) add up to at most the authorized amount less
+// reversals (else EXCEEDS_AUTH_AMOUNT); a declined authorization is MISSING_AUTH, a reversed one
+// AUTH_ALREADY_REVERSED. Refunds of a payment or of a capture add up to at most what was captured
+// and not voided (else INVALID_AMOUNT; CAPTURE_ALREADY_VOIDED for a voided capture). Voids apply
+// to sales, captures, refunds and credits before they are batched (else NOT_VOIDABLE); an
+// authorization is not voidable (send a reversal), nor a capture or sale with live refunds.
+// Reversals apply to uncaptured authorizations, in part or whole (AUTH_ALREADY_REVERSED,
+// TRANSACTION_ALREADY_SETTLED once captured). POST /pts/v2/credits is a stand-alone credit.
+// POST /pts/v2/voids and POST /pts/v2/reversals find their target by the
+// clientReferenceInformation.transactionId it was sent with (404 when nothing was). Captures,
+// refunds and credits answer PENDING; a sale answers AUTHORIZED (the status enum of a payment
+// answer has no PENDING) and its settlement status is PENDING. Every self link answers GET.
+//
+// # Settlement and reports
+//
+// The daily cut-off is 00:00 UTC of the simulator clock, run when the clock advances, on every
+// request and on State. Pending sales, captures, refunds and credits submitted before it are
+// batched, one batch per submit day (batch date = that day); they become BATCHED, can no longer
+// be voided, and send payments.{capture,refund,credit}.status.updated. GET
+// /reporting/v3/report-downloads?reportName=PaymentBatchDetailReport&reportDate=D serves the
+// batches of D as the "Payment Batch Detail Report,1.0" CSV (Accept: text/csv; CRLF, quoted
+// fields with commas or quotes, ics_bill positive, ics_credit negative, request_id = REST id,
+// merchant_ref_number = clientReferenceInformation.code, trans_ref_no = reconciliationId) or as
+// XML otherwise. A day's report exists once the day is cut off (empty when nothing settled); a
+// day not yet cut off or before the simulator started is 404. GET
+// /reporting/v3/payment-batch-summaries and /reporting/v3/net-fundings read the same batches;
+// fees are Options.Fee per purchase (default 1.5% + 0.20) and appear as FEES. An organizationId
+// other than the merchant id is 403.
+//
+// # Webhooks
+//
+// With Options.WebhookURL set, every event is POSTed there: payments.authorization.status.
+// {accepted,reviewed,rejected}, payments.capture.status.{accepted,updated} (a sale sends
+// authorization and capture accepted), payments.refund.status.{accepted,updated},
+// payments.credit.status.{accepted,updated}, payments.void.status.accepted,
+// payments.reversal.status.accepted and risk.casemanagement.decision.{accept,reject}. Headers and
+// body follow §7; the body adds notificationId, the same on every attempt of one notification, so
+// a receiver can de-duplicate, while v-c-transaction-trace-id is new on every attempt. The
+// signature's t is the wall-clock time of sending (a receiver compares it with its own clock);
+// eventDate and the recorded attempt times are simulator time. Deliveries go one at a time,
+// oldest due first. A non-2xx answer or no answer within Options.WebhookTimeout fails the
+// attempt; retry n is due Options.WebhookRetry.Due(n) after the first attempt by the simulator
+// clock (default 1, 2 and 3 minutes), so advancing the clock fires due retries, and a short
+// policy fires them in real time. State records every attempt. Close stops delivery.
+//
+// # Control routes and faults
+//
+// Beside the protocol the server answers GET /_sim/state, GET|POST /_sim/faults
+// {"errorRate","timeoutRate","latencyMs"}, GET|POST /_sim/clock {"advance":"24h"} and POST
+// /_sim/reviews/{id} {"decision","reviewer","comments"}; they are never authenticated, delayed or
+// faulted. An injected error answers 502 SYSTEM_ERROR before anything is checked or done. An
+// injected timeout holds the request until the client gives up (or Options.MaxHang passes, then
+// 502 SERVER_TIMEOUT) and then DOES the work, as a gateway that processed the request after the
+// caller stopped waiting.
+//
+// Card numbers live only in memory, behind TMS instrument identifiers; State, /_sim/state and
+// every answer show masked numbers (411111XXXXXX1111) or the first six and last four digits. The
+// simulator writes no logs.
+//
+// Not simulated: PATCH /pts/v2/payments/{id} (incremental authorization), stand-alone
+// POST /risk/v1/decisions, the webhook subscription and key APIs (/notification-subscriptions,
+// /kms), message-level encryption, P12 (RS256) JWTs, MetaKey portfolio signing, 3-D Secure,
+// shipping-address tokens, other report names and chargebacks.
+package cybersourcesim
