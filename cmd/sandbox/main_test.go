@@ -102,7 +102,7 @@ func TestSandboxRunsTheSysproSimulatorWithTheCredentialsItPrints(t *testing.T) {
 
 func TestSandboxBadFlagsExitWithOneLine(t *testing.T) {
 	bin := buildSandbox(t)
-	for _, args := range [][]string{{"--bogus"}, {}, {"--opayo", "127.0.0.1:9101"}, {"--syspro", "x", "--syspro-seats", "0"}} {
+	for _, args := range [][]string{{"--bogus"}, {}, {"--opayo", "127.0.0.1:9101", "--webhook-url", "ftp://hub"}, {"--syspro", "x", "--syspro-seats", "0"}} {
 		var stderr bytes.Buffer
 		cmd := exec.Command(bin, args...)
 		cmd.Stderr = &stderr
@@ -113,5 +113,95 @@ func TestSandboxBadFlagsExitWithOneLine(t *testing.T) {
 		if n := strings.Count(strings.TrimSpace(stderr.String()), "\n"); n != 0 || stderr.Len() == 0 {
 			t.Errorf("sandbox %v printed %q, want one line", args, stderr.String())
 		}
+	}
+}
+
+func TestSandboxRunsTheGatewaySimulatorsWithTheCredentialsItPrints(t *testing.T) {
+	bin := buildSandbox(t)
+	opayo, cybersource := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--opayo", opayo, "--cybersource", cybersource, "--webhook-url", "http://127.0.0.1:1",
+		"--opayo-integration-key", "shopKey", "--opayo-integration-password", "shopPassword")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + cybersource + "/_sim/state")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("simulators not up: %v; stderr %s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{
+		"http://" + opayo + "/api/v1", "http://" + opayo + "/access/access.htm",
+		"integration key shopKey / password shopPassword", "vendor payhubsandbox", "user reporting / password reportingPassword",
+		"http://" + cybersource, "merchant id payhub_sandbox", "key id 5f6a9f8e-2c1b-4d7e-9a3b-0c1d2e3f4a5b",
+		"webhooks to http://127.0.0.1:1/webhooks/cybersource",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
+		}
+	}
+
+	msk := func(key, password string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+opayo+"/api/v1/merchant-session-keys", strings.NewReader(`{"vendorName":"payhubsandbox"}`))
+		req.SetBasicAuth(key, password)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := msk("shopKey", "shopPassword"); code != http.StatusCreated {
+		t.Errorf("merchant session key with the printed credentials: HTTP %d", code)
+	}
+	if code := msk("payhubSandboxKey", "payhubSandboxPassword"); code != http.StatusUnauthorized {
+		t.Errorf("default credentials after --opayo-integration-key: HTTP %d, want 401", code)
+	}
+	if state := get(t, "http://"+opayo+"/_sim/state"); !strings.HasPrefix(strings.TrimSpace(state), "{") {
+		t.Errorf("opayo state: %.200s", state)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop on SIGTERM")
+	}
+}
+
+func TestSandboxRefusesABusyAddressBeforeServing(t *testing.T) {
+	bin := buildSandbox(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(bin, "--syspro", freeAddr(t), "--cybersource", busy.Addr().String())
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("busy address: %v, want exit 1; stderr %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "address already in use") {
+		t.Errorf("stderr %q does not say why", stderr.String())
 	}
 }
