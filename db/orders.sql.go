@@ -285,3 +285,106 @@ func (q *Queries) ListSalesOrdersByIDs(ctx context.Context, ids []int64) ([]Sale
 	}
 	return items, nil
 }
+
+const markSalesOrderFailed = `-- name: MarkSalesOrderFailed :one
+UPDATE sales_orders
+SET status = CASE WHEN status IN ('received', 'posting') THEN 'failed' ELSE status END
+WHERE id = $1
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at
+`
+
+// MarkSalesOrderFailed flags an order whose posting went to the dead-letter queue.
+func (q *Queries) MarkSalesOrderFailed(ctx context.Context, id int64) (SalesOrder, error) {
+	row := q.db.QueryRow(ctx, markSalesOrderFailed, id)
+	var i SalesOrder
+	err := row.Scan(
+		&i.ID,
+		&i.CustomerID,
+		&i.CustomerPoNumber,
+		&i.SysproOrderNumber,
+		&i.Status,
+		&i.SysproStatus,
+		&i.Source,
+		&i.Currency,
+		&i.SubtotalAmount,
+		&i.TaxAmount,
+		&i.ShippingAmount,
+		&i.TotalAmount,
+		&i.ShipTo,
+		&i.HoldReason,
+		&i.OrderedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const markSalesOrderPosted = `-- name: MarkSalesOrderPosted :one
+UPDATE sales_orders
+SET syspro_order_number = $1, syspro_status = $2,
+    status = CASE WHEN status IN ('received', 'posting') THEN 'open' ELSE status END
+WHERE id = $3
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at
+`
+
+type MarkSalesOrderPostedParams struct {
+	SysproOrderNumber *string
+	SysproStatus      *string
+	ID                int64
+}
+
+// MarkSalesOrderPosted records SYSPRO's number once SORTOI (or its find-first) answered.
+func (q *Queries) MarkSalesOrderPosted(ctx context.Context, arg MarkSalesOrderPostedParams) (SalesOrder, error) {
+	row := q.db.QueryRow(ctx, markSalesOrderPosted, arg.SysproOrderNumber, arg.SysproStatus, arg.ID)
+	var i SalesOrder
+	err := row.Scan(
+		&i.ID,
+		&i.CustomerID,
+		&i.CustomerPoNumber,
+		&i.SysproOrderNumber,
+		&i.Status,
+		&i.SysproStatus,
+		&i.Source,
+		&i.Currency,
+		&i.SubtotalAmount,
+		&i.TaxAmount,
+		&i.ShippingAmount,
+		&i.TotalAmount,
+		&i.ShipTo,
+		&i.HoldReason,
+		&i.OrderedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const retrySalesOrderPosting = `-- name: RetrySalesOrderPosting :one
+UPDATE sales_orders SET status = 'posting' WHERE id = $1 AND status = 'failed' RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at
+`
+
+// RetrySalesOrderPosting moves a failed order back to posting when its posting is reposted.
+func (q *Queries) RetrySalesOrderPosting(ctx context.Context, id int64) (SalesOrder, error) {
+	row := q.db.QueryRow(ctx, retrySalesOrderPosting, id)
+	var i SalesOrder
+	err := row.Scan(
+		&i.ID,
+		&i.CustomerID,
+		&i.CustomerPoNumber,
+		&i.SysproOrderNumber,
+		&i.Status,
+		&i.SysproStatus,
+		&i.Source,
+		&i.Currency,
+		&i.SubtotalAmount,
+		&i.TaxAmount,
+		&i.ShippingAmount,
+		&i.TotalAmount,
+		&i.ShipTo,
+		&i.HoldReason,
+		&i.OrderedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}

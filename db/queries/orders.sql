@@ -36,3 +36,22 @@ WHERE (sqlc.narg(statuses)::text[] IS NULL OR status = ANY(sqlc.narg(statuses)::
   AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source)::text)
   AND (sqlc.narg(ordered_from)::timestamptz IS NULL OR ordered_at >= sqlc.narg(ordered_from)::timestamptz)
   AND (sqlc.narg(ordered_to)::timestamptz IS NULL OR ordered_at < sqlc.narg(ordered_to)::timestamptz);
+
+-- MarkSalesOrderPosted records SYSPRO's number once SORTOI (or its find-first) answered.
+-- name: MarkSalesOrderPosted :one
+UPDATE sales_orders
+SET syspro_order_number = sqlc.arg(syspro_order_number), syspro_status = sqlc.narg(syspro_status),
+    status = CASE WHEN status IN ('received', 'posting') THEN 'open' ELSE status END
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- MarkSalesOrderFailed flags an order whose posting went to the dead-letter queue.
+-- name: MarkSalesOrderFailed :one
+UPDATE sales_orders
+SET status = CASE WHEN status IN ('received', 'posting') THEN 'failed' ELSE status END
+WHERE id = $1
+RETURNING *;
+
+-- RetrySalesOrderPosting moves a failed order back to posting when its posting is reposted.
+-- name: RetrySalesOrderPosting :one
+UPDATE sales_orders SET status = 'posting' WHERE id = $1 AND status = 'failed' RETURNING *;

@@ -1,0 +1,146 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/payhub/payhub/connectors/syspro"
+	"github.com/payhub/payhub/db"
+)
+
+// Queue names. SYSPRO postings have their own queue so that a slow SYSPRO never starves the
+// gateway work, and so that their concurrency follows the licence seats.
+const (
+	QueueSyspro = "syspro"
+)
+
+// Defaults of Config.
+const (
+	// SysproWorkersDefault is how many postings run at once; the client's session pool still
+	// limits the calls in flight to its seats.
+	SysproWorkersDefault = 4
+	// MaxAttemptsDefault is how many times a transiently failing posting is tried before it goes
+	// dead (with BackoffDefault, about four hours of retrying).
+	MaxAttemptsDefault = 25
+	// DefaultWarehouseDefault is the warehouse of order lines that do not name one.
+	DefaultWarehouseDefault = "FG"
+)
+
+// Syspro is what the engine needs of the SYSPRO connector; *syspro.Client provides it.
+type Syspro interface {
+	PostSalesOrder(ctx context.Context, o syspro.SalesOrder, opt syspro.SalesOrderOptions) (*syspro.SalesOrderResult, error)
+	QueryCustomer(ctx context.Context, customer string) (*syspro.CustomerAccount, error)
+	AddCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
+	PostArPaymentOnce(ctx context.Context, pay syspro.ArPayment) (*syspro.ArPaymentResult, error)
+}
+
+// Config is what an Engine runs on. Pool is required; without Syspro, postings wait in the
+// outbox (their jobs are not worked) until a hub with SYSPRO configured picks them up.
+type Config struct {
+	Pool   *pgxpool.Pool
+	Syspro Syspro
+	Logger *slog.Logger
+	// Backoff is the retry schedule of transient failures; zero is BackoffDefault.
+	Backoff Backoff
+	// MaxAttempts bounds the tries of one posting; zero is MaxAttemptsDefault.
+	MaxAttempts int
+	// SysproWorkers is the concurrency of the SYSPRO queue; zero is SysproWorkersDefault.
+	SysproWorkers int
+	// CreateCustomers lets the engine add a customer SYSPRO does not know (ARSSCS) instead of
+	// dead-lettering the order as "invalid customer".
+	CreateCustomers bool
+	// DefaultWarehouse is used for order lines without one; empty is DefaultWarehouseDefault.
+	DefaultWarehouse string
+	// FetchPollInterval is how often idle workers look for jobs besides being woken by NOTIFY;
+	// zero keeps River's default.
+	FetchPollInterval time.Duration
+}
+
+// Engine runs Payhub's jobs on River.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	queries *db.Queries
+	river   *river.Client[pgx.Tx]
+}
+
+// New builds an engine; Start runs its workers.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("sync: a database pool is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Backoff == (Backoff{}) {
+		cfg.Backoff = BackoffDefault
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = MaxAttemptsDefault
+	}
+	if cfg.SysproWorkers <= 0 {
+		cfg.SysproWorkers = SysproWorkersDefault
+	}
+	if cfg.DefaultWarehouse == "" {
+		cfg.DefaultWarehouse = DefaultWarehouseDefault
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, queries: db.New(cfg.Pool)}
+
+	workers := river.NewWorkers()
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+	if cfg.Syspro != nil {
+		river.AddWorker(workers, &erpPostingWorker{engine: e})
+		queues[QueueSyspro] = river.QueueConfig{MaxWorkers: cfg.SysproWorkers}
+	}
+	rc, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+		Logger:            cfg.Logger,
+		MaxAttempts:       cfg.MaxAttempts,
+		RetryPolicy:       cfg.Backoff,
+		Queues:            queues,
+		Workers:           workers,
+		FetchPollInterval: cfg.FetchPollInterval,
+		// Jobs of kinds this hub has no worker for (SYSPRO not configured here) stay for a
+		// replica that has one.
+		SkipUnknownJobCheck: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync: river client: %w", err)
+	}
+	e.river = rc
+	return e, nil
+}
+
+// Start runs the workers until Stop.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.river.Start(ctx); err != nil {
+		return fmt.Errorf("sync: start: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running jobs finish until ctx ends; jobs still running then are cancelled and handed
+// back to the queue for another worker.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return e.river.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// inTx runs fn in one transaction: the canonical change, its events and its jobs commit together.
+func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) error) error {
+	return pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
+		return fn(tx, e.queries.WithTx(tx))
+	})
+}

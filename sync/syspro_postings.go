@@ -1,0 +1,249 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/payhub/payhub/connectors/syspro"
+	"github.com/payhub/payhub/db"
+)
+
+// postSalesOrder adds the canonical order to SYSPRO through SORTOI. The connector looks the
+// customer PO number up first, so a retry after a lost answer finds the order instead of adding it
+// twice. The order is rebuilt from the canonical rows on every attempt, so a repost after a fix
+// (a stock-code mapping, a customer) sends the corrected order.
+func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOutcome, error) {
+	order, err := e.queries.GetSalesOrder(ctx, p.SubjectID)
+	if err != nil {
+		return postingOutcome{}, fmt.Errorf("sync: load order %d: %w", p.SubjectID, err)
+	}
+	customer, err := e.ensureCustomer(ctx, order.CustomerID)
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	lines, err := e.queries.ListSalesOrderLinesByOrderIDs(ctx, []int64{order.ID})
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	so := syspro.SalesOrder{
+		CustomerPoNumber: order.CustomerPoNumber,
+		Customer:         customer.Code,
+		OrderDate:        order.OrderedAt,
+		Warehouse:        e.cfg.DefaultWarehouse,
+		CustomerName:     customer.Name,
+	}
+	if customer.Email != nil {
+		so.Email = *customer.Email
+	}
+	so.ShipAddress, so.ShipPostalCode = sysproAddress(order.ShipTo)
+	for _, l := range lines {
+		wh := e.cfg.DefaultWarehouse
+		if l.SalesOrderLine.Warehouse != nil && *l.SalesOrderLine.Warehouse != "" {
+			wh = *l.SalesOrderLine.Warehouse
+		}
+		so.Lines = append(so.Lines, syspro.SalesOrderLine{
+			StockCode: l.SalesOrderLine.StockCode, Warehouse: wh,
+			Quantity: l.SalesOrderLine.Quantity, Price: l.SalesOrderLine.UnitPrice,
+		})
+	}
+	if len(so.Lines) == 0 {
+		return postingOutcome{}, permanent(fmt.Errorf("sync: order %s has no lines to post", order.CustomerPoNumber))
+	}
+	res, err := e.cfg.Syspro.PostSalesOrder(ctx, so, syspro.SalesOrderOptions{})
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	if res.SalesOrder == "" {
+		return postingOutcome{}, fmt.Errorf("sync: SORTOI for %s answered without an order number", order.CustomerPoNumber)
+	}
+	return postingOutcome{
+		reference: res.SalesOrder,
+		response:  res,
+		apply: func(ctx context.Context, tx pgx.Tx, q *db.Queries) error {
+			status := string(res.OrderStatus)
+			posted, err := q.MarkSalesOrderPosted(ctx, db.MarkSalesOrderPostedParams{
+				ID: order.ID, SysproOrderNumber: &res.SalesOrder, SysproStatus: nonEmpty(status),
+			})
+			if err != nil {
+				return fmt.Errorf("sync: record SYSPRO order %s: %w", res.SalesOrder, err)
+			}
+			if err := appendEvent(ctx, q, TopicOrder, "order.posted_to_erp", "sales_order", order.ID, map[string]any{
+				"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "sysproOrderNumber": res.SalesOrder,
+				"status": posted.Status, "existing": res.Existing,
+			}); err != nil {
+				return err
+			}
+			return e.enqueueArPaymentsTx(ctx, tx, q, order.ID)
+		},
+	}, nil
+}
+
+// enqueueArPaymentsTx owes SYSPRO an AR receipt for every captured payment of a posted order.
+// Called both when the order is posted and when a payment is captured: whichever happens second
+// enqueues it, and the idempotency key makes the other call a no-op.
+func (e *Engine) enqueueArPaymentsTx(ctx context.Context, tx pgx.Tx, q *db.Queries, orderID int64) error {
+	payments, err := q.ListPaymentsByOrderIDs(ctx, []int64{orderID})
+	if err != nil {
+		return err
+	}
+	for _, pay := range payments {
+		if !receivable(pay) {
+			continue
+		}
+		if _, err := e.EnqueuePostingTx(ctx, tx, PostingRequest{
+			Kind: PostingArPayment, BusinessObject: "ARSTPY", SubjectType: "payment", SubjectID: pay.ID,
+			IdempotencyKey: fmt.Sprintf("ar_payment:%s:%s", pay.Gateway, pay.GatewayTransactionID),
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receivable says whether a payment is money received that SYSPRO should see as an AR receipt.
+func receivable(p db.Payment) bool {
+	if p.Kind != "sale" && p.Kind != "capture" {
+		return false
+	}
+	switch p.Status {
+	case "captured", "settled", "partially_refunded", "refunded":
+		return true
+	}
+	return false
+}
+
+// postArPayment posts a captured payment as an unapplied AR receipt against the order's customer
+// (SYSPRO raises the invoice at shipment; the receipt is matched to it there). The gateway
+// transaction id is the receipt's reference, which is how a retry finds it.
+func (e *Engine) postArPayment(ctx context.Context, p db.ErpPosting) (postingOutcome, error) {
+	pay, err := e.queries.GetPayment(ctx, p.SubjectID)
+	if err != nil {
+		return postingOutcome{}, fmt.Errorf("sync: load payment %d: %w", p.SubjectID, err)
+	}
+	if pay.SalesOrderID == nil {
+		return postingOutcome{}, permanent(fmt.Errorf("sync: payment %s has no order", pay.GatewayTransactionID))
+	}
+	order, err := e.queries.GetSalesOrder(ctx, *pay.SalesOrderID)
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	if order.SysproOrderNumber == nil {
+		// The receipt follows its order; the order's posting enqueues it again once it succeeds.
+		return postingOutcome{}, permanent(fmt.Errorf("sync: order %s of payment %s is not in SYSPRO yet",
+			order.CustomerPoNumber, pay.GatewayTransactionID))
+	}
+	customer, err := e.queries.GetCustomer(ctx, derefID(order.CustomerID))
+	if err != nil {
+		return postingOutcome{}, permanent(fmt.Errorf("sync: customer of order %s: %w", order.CustomerPoNumber, err))
+	}
+	res, err := e.cfg.Syspro.PostArPaymentOnce(ctx, syspro.ArPayment{
+		Customer:    customer.Code,
+		PaymentType: syspro.PaymentTypeOther,
+		Reference:   pay.GatewayTransactionID,
+		PaymentDate: pay.OccurredAt,
+		Unapplied:   pay.Amount,
+	})
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	ref := fmt.Sprintf("%d/%02d journal %s", res.TrnYear, res.TrnMonth, strings.TrimSpace(res.Journal))
+	return postingOutcome{
+		reference: ref,
+		response:  res,
+		apply: func(ctx context.Context, _ pgx.Tx, q *db.Queries) error {
+			return appendEvent(ctx, q, TopicPayment, "payment.posted_to_erp", "payment", pay.ID, map[string]any{
+				"paymentId": pay.ID, "gateway": pay.Gateway, "gatewayTransactionId": pay.GatewayTransactionID,
+				"sysproReference": ref, "sysproOrderNumber": *order.SysproOrderNumber, "existing": res.Existing,
+			})
+		},
+	}, nil
+}
+
+// postCustomer makes sure SYSPRO knows the canonical customer.
+func (e *Engine) postCustomer(ctx context.Context, p db.ErpPosting) (postingOutcome, error) {
+	id := p.SubjectID
+	c, err := e.ensureCustomer(ctx, &id)
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	return postingOutcome{reference: c.Code, response: map[string]string{"customer": c.Code}}, nil
+}
+
+// ensureCustomer returns the order's customer once SYSPRO knows it: ARSQRY first, then ARSSCS
+// when the engine may create customers. Otherwise an unknown customer is SYSPRO's business error.
+func (e *Engine) ensureCustomer(ctx context.Context, customerID *int64) (db.Customer, error) {
+	if customerID == nil {
+		return db.Customer{}, permanent(errors.New("sync: the order has no customer"))
+	}
+	c, err := e.queries.GetCustomer(ctx, *customerID)
+	if err != nil {
+		return c, fmt.Errorf("sync: load customer %d: %w", *customerID, err)
+	}
+	_, err = e.cfg.Syspro.QueryCustomer(ctx, c.Code)
+	if err == nil || !syspro.IsBusiness(err) || !e.cfg.CreateCustomers {
+		if err != nil && syspro.IsBusiness(err) {
+			return c, fmt.Errorf("invalid customer %s: %w", c.Code, err)
+		}
+		return c, err
+	}
+	setup := syspro.CustomerSetup{Customer: c.Code, Name: c.Name, Currency: c.Currency}
+	if c.Email != nil {
+		setup.Email = *c.Email
+	}
+	if c.Phone != nil {
+		setup.Telephone = *c.Phone
+	}
+	setup.SoldToAddr, setup.SoldPostalCode = sysproAddress(c.BillingAddress)
+	if _, err := e.cfg.Syspro.AddCustomer(ctx, setup); err != nil {
+		// A lost answer to an earlier add leaves the customer there; ARSQRY says so.
+		if _, qerr := e.cfg.Syspro.QueryCustomer(ctx, c.Code); qerr == nil {
+			return c, nil
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// sysproAddress lays a canonical address (JSON with line1, line2, city, region, postalCode,
+// country) onto SYSPRO's five 40-character lines and a postcode.
+func sysproAddress(raw []byte) ([5]string, string) {
+	var a struct {
+		Line1, Line2, City, Region, PostalCode, Country string
+	}
+	var out [5]string
+	if len(raw) == 0 || json.Unmarshal(raw, &a) != nil {
+		return out, ""
+	}
+	i := 0
+	for _, part := range []string{a.Line1, a.Line2, a.City, a.Region, a.Country} {
+		part = strings.TrimSpace(part)
+		if part == "" || i == len(out) {
+			continue
+		}
+		if r := []rune(part); len(r) > 40 {
+			part = string(r[:40])
+		}
+		out[i] = part
+		i++
+	}
+	return out, strings.ToUpper(strings.TrimSpace(a.PostalCode))
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func derefID(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
