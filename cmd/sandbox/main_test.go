@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestSandboxRunsTheGatewaySimulatorsWithTheCredentialsItPrints(t *testing.T)
 	opayo, cybersource := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "--opayo", opayo, "--cybersource", cybersource, "--webhook-url", "http://127.0.0.1:1",
 		"--opayo-integration-key", "shopKey", "--opayo-integration-password", "shopPassword")
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -140,12 +141,17 @@ func TestSandboxRunsTheGatewaySimulatorsWithTheCredentialsItPrints(t *testing.T)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, want := range []string{
+	wants := []string{
 		"http://" + opayo + "/api/v1", "http://" + opayo + "/access/access.htm",
 		"integration key shopKey / password shopPassword", "vendor payhubsandbox", "user reporting / password reportingPassword",
 		"http://" + cybersource, "merchant id payhub_sandbox", "key id 5f6a9f8e-2c1b-4d7e-9a3b-0c1d2e3f4a5b",
 		"webhooks to http://127.0.0.1:1/webhooks/cybersource",
-	} {
+	}
+	// The banner is written before the simulators serve, but reaches this process through a pipe.
+	for time.Now().Before(deadline) && !strings.Contains(stdout.String(), wants[len(wants)-1]) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range wants {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, stdout.String())
 		}
@@ -185,6 +191,24 @@ func TestSandboxRunsTheGatewaySimulatorsWithTheCredentialsItPrints(t *testing.T)
 	case <-time.After(10 * time.Second):
 		t.Fatal("sandbox did not stop on SIGTERM")
 	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestSandboxRefusesABusyAddressBeforeServing(t *testing.T) {
