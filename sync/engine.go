@@ -67,6 +67,7 @@ type Config struct {
 // Engine runs Payhub's jobs on River.
 type Engine struct {
 	cfg     Config
+	working bool // some job kind has a worker here
 	log     *slog.Logger
 	queries *db.Queries
 	river   *river.Client[pgx.Tx]
@@ -99,8 +100,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Syspro != nil {
 		river.AddWorker(workers, &erpPostingWorker{engine: e})
 		queues[QueueSyspro] = river.QueueConfig{MaxWorkers: cfg.SysproWorkers}
+		e.working = true
 	}
-	rc, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+	rcfg := &river.Config{
 		Logger:            cfg.Logger,
 		MaxAttempts:       cfg.MaxAttempts,
 		RetryPolicy:       cfg.Backoff,
@@ -110,7 +112,14 @@ func New(cfg Config) (*Engine, error) {
 		// Jobs of kinds this hub has no worker for (SYSPRO not configured here) stay for a
 		// replica that has one.
 		SkipUnknownJobCheck: true,
-	})
+		FetchOnlyKnownKinds: true,
+	}
+	if !e.working {
+		// Without workers the client only inserts jobs (transactional enqueue) for the replicas
+		// that work them.
+		rcfg.Queues, rcfg.Workers = nil, nil
+	}
+	rc, err := river.NewClient(riverpgxv5.New(cfg.Pool), rcfg)
 	if err != nil {
 		return nil, fmt.Errorf("sync: river client: %w", err)
 	}
@@ -120,6 +129,9 @@ func New(cfg Config) (*Engine, error) {
 
 // Start runs the workers until Stop.
 func (e *Engine) Start(ctx context.Context) error {
+	if !e.working {
+		return nil
+	}
 	if err := e.river.Start(ctx); err != nil {
 		return fmt.Errorf("sync: start: %w", err)
 	}
@@ -129,6 +141,9 @@ func (e *Engine) Start(ctx context.Context) error {
 // Stop lets running jobs finish until ctx ends; jobs still running then are cancelled and handed
 // back to the queue for another worker.
 func (e *Engine) Stop(ctx context.Context) error {
+	if !e.working {
+		return nil
+	}
 	err := e.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

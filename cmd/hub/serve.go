@@ -15,8 +15,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/payhub/payhub/connectors/cybersource"
+	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph"
+	hubsync "github.com/payhub/payhub/sync"
 )
 
 // Defaults of `hub serve`.
@@ -69,8 +72,21 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer pool.Close()
 
+	engine, closeConnectors, err := startEngine(ctx, *cfg, pool, logger)
+	if err != nil {
+		return err
+	}
+	defer closeConnectors()
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := engine.Stop(stopCtx); err != nil {
+			logger.Error("stopping the workers", "err", err)
+		}
+	}()
+
 	server := &http.Server{
-		Handler:           newMux(pool, logger),
+		Handler:           newMux(pool, logger, engine, *cfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -94,10 +110,48 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// startEngine builds the configured connectors and runs the sync workers on them. The returned
+// function closes the connectors (logging off SYSPRO) after the engine has stopped.
+func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*hubsync.Engine, func(), error) {
+	ecfg := hubsync.Config{Pool: pool, Logger: logger}
+	closeConnectors := func() {}
+	if c := cfg.Syspro; c != nil {
+		client, err := syspro.New(syspro.Config{BaseURL: c.URL, Operator: c.Operator, OperatorPassword: string(c.OperatorPassword),
+			CompanyID: c.CompanyID, CompanyPassword: string(c.CompanyPassword), Seats: c.Seats})
+		if err != nil {
+			return nil, nil, fmt.Errorf("syspro: %w", err)
+		}
+		ecfg.Syspro = client
+		closeConnectors = func() {
+			lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := client.Close(lctx); err != nil {
+				logger.Warn("SYSPRO logoff", "err", err)
+			}
+		}
+	}
+	engine, err := hubsync.New(ecfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := engine.Start(ctx); err != nil {
+		closeConnectors()
+		return nil, nil, err
+	}
+	return engine, closeConnectors, nil
+}
+
 // newMux routes the hub's HTTP endpoints.
-func newMux(pool *pgxpool.Pool, logger *slog.Logger) *http.ServeMux {
+func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger}))
+	if c := cfg.Cybersource; c != nil {
+		keys := make([]cybersource.WebhookKey, len(c.WebhookKeys))
+		for i, k := range c.WebhookKeys {
+			keys[i] = cybersource.WebhookKey{ID: k.ID, Key: string(k.Key)}
+		}
+		mux.Handle("POST /webhooks/cybersource", &hubsync.CybersourceWebhooks{Engine: engine, Keys: keys})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
