@@ -1,25 +1,38 @@
 package sync
 
-import (
-	"regexp"
-	"strings"
-)
+import "strings"
 
-// panLike matches runs of 13 to 19 digits that stand alone: candidates for a card number.
-var panLike = regexp.MustCompile(`(^|[^0-9])([0-9]{13,19})([^0-9]|$)`)
-
-// redactCardNumbers masks every Luhn-valid 13–19 digit number in s down to its last four digits,
-// so that no stored message ever holds a PAN, whatever a sender put in it.
+// redactCardNumbers masks every Luhn-valid run of 13 to 19 digits in s down to its last four
+// digits, so that no stored message ever holds a PAN, whatever a sender put in it. Longer runs
+// (Cybersource's 22-digit transaction ids) and numbers failing the Luhn check are kept.
 func redactCardNumbers(s string) string {
-	return panLike.ReplaceAllStringFunc(s, func(m string) string {
-		sub := panLike.FindStringSubmatch(m)
-		digits := sub[2]
-		if !luhn(digits) {
-			return m
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
 		}
-		return sub[1] + strings.Repeat("X", len(digits)-4) + digits[len(digits)-4:] + sub[3]
-	})
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if n := j - i; n >= 13 && n <= 19 && luhn(s[i:j]) {
+			b.WriteString(s[last:i])
+			b.WriteString(strings.Repeat("X", n-4))
+			b.WriteString(s[j-4 : j])
+			last = j
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func luhn(digits string) bool {
 	sum, double := 0, false
