@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"time"
 )
 
 const claimErpPosting = `-- name: ClaimErpPosting :one
@@ -171,7 +170,7 @@ func (q *Queries) CreateErpPosting(ctx context.Context, arg CreateErpPostingPara
 
 const deferErpPosting = `-- name: DeferErpPosting :one
 UPDATE erp_postings
-SET status = 'pending', last_error = $2, error_class = $3, syspro_error_number = $4, next_attempt_at = $5
+SET status = 'pending', last_error = $2, error_class = $3, syspro_error_number = $4
 WHERE id = $1 AND status = 'in_progress'
 RETURNING id, kind, business_object, subject_type, subject_id, idempotency_key, request, response, status, attempts, last_error, error_class, syspro_error_number, syspro_reference, next_attempt_at, succeeded_at, dead_at, created_at, updated_at
 `
@@ -181,7 +180,6 @@ type DeferErpPostingParams struct {
 	LastError         *string
 	ErrorClass        *string
 	SysproErrorNumber *string
-	NextAttemptAt     *time.Time
 }
 
 // DeferErpPosting hands a posting back after a transient failure; the job retries it.
@@ -191,7 +189,6 @@ func (q *Queries) DeferErpPosting(ctx context.Context, arg DeferErpPostingParams
 		arg.LastError,
 		arg.ErrorClass,
 		arg.SysproErrorNumber,
-		arg.NextAttemptAt,
 	)
 	var i ErpPosting
 	err := row.Scan(

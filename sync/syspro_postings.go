@@ -185,11 +185,13 @@ func (e *Engine) ensureCustomer(ctx context.Context, customerID *int64) (db.Cust
 		return c, fmt.Errorf("sync: load customer %d: %w", *customerID, err)
 	}
 	_, err = e.cfg.Syspro.QueryCustomer(ctx, c.Code)
-	if err == nil || !syspro.IsBusiness(err) || !e.cfg.CreateCustomers {
-		if err != nil && syspro.IsBusiness(err) {
-			return c, fmt.Errorf("invalid customer %s: %w", c.Code, err)
-		}
+	switch {
+	case err == nil:
+		return c, nil
+	case !syspro.IsBusiness(err):
 		return c, err
+	case !e.cfg.CreateCustomers:
+		return c, fmt.Errorf("invalid customer %s: %w", c.Code, err)
 	}
 	setup := syspro.CustomerSetup{Customer: c.Code, Name: c.Name, Currency: c.Currency}
 	if c.Email != nil {

@@ -114,15 +114,17 @@ func (h *CybersourceWebhooks) receive(ctx context.Context, header http.Header, b
 	default:
 		out.verdict, out.status, out.err = SignatureInvalid, http.StatusUnauthorized, verr
 	}
+	// Only a verified message is read, and only it may claim its event id: a forged one must
+	// never block the real delivery of the same event.
 	var eventID *string
-	n, perr := cybersource.ParseNotification(body)
-	if out.err == nil && perr != nil {
-		out.status, out.err = http.StatusBadRequest, perr
-	}
-	// Only a verified message may claim its event id: a forged one must never block the real
-	// delivery of the same event.
+	var n *cybersource.Notification
 	if out.err == nil {
-		eventID = &n.ID
+		var perr error
+		if n, perr = cybersource.ParseNotification(body); perr != nil {
+			out.status, out.err = http.StatusBadRequest, perr
+		} else {
+			eventID = &n.ID
+		}
 	}
 	status := "received"
 	var errText *string

@@ -30,7 +30,7 @@ RETURNING *;
 -- DeferErpPosting hands a posting back after a transient failure; the job retries it.
 -- name: DeferErpPosting :one
 UPDATE erp_postings
-SET status = 'pending', last_error = $2, error_class = $3, syspro_error_number = $4, next_attempt_at = $5
+SET status = 'pending', last_error = $2, error_class = $3, syspro_error_number = $4
 WHERE id = $1 AND status = 'in_progress'
 RETURNING *;
 
