@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/payhub/payhub/connectors/internal/redact"
 )
 
 // HTTPTimeoutDefault bounds one call when Config.HTTPClient is nil. Pi answers a transaction in
@@ -56,7 +58,7 @@ type Config struct {
 // String hides every credential so a Config can be printed or logged safely.
 func (c Config) String() string {
 	return fmt.Sprintf("opayo.Config{PiURL: %q, Vendor: %q, ReportingURL: %q, ReportingUser: %q, GatewayURL: %q, integration key and passwords redacted}",
-		redactURL(c.PiURL), c.Vendor, redactURL(c.ReportingURL), c.ReportingUser, redactURL(c.GatewayURL))
+		redact.URL(c.PiURL), c.Vendor, redact.URL(c.ReportingURL), c.ReportingUser, redact.URL(c.GatewayURL))
 }
 
 // GoString is String, so %#v is as safe as %v.
@@ -109,7 +111,7 @@ func checkURL(field, raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
-		return "", fmt.Errorf("opayo: %s %q must be an absolute http(s) URL without credentials or query", field, redactURL(raw))
+		return "", fmt.Errorf("opayo: %s %q must be an absolute http(s) URL without credentials or query", field, redact.URL(raw))
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
@@ -150,7 +152,7 @@ func (c *Client) doPi(ctx context.Context, call piCall) (piAnswer, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, call.method, c.pi+call.path, body)
 	if err != nil {
-		return piAnswer{}, configurationError(call.op, "build request: %s", redactError(err).Error())
+		return piAnswer{}, configurationError(call.op, "build request: %s", redact.Error(err).Error())
 	}
 	req.Header.Set("Accept", "application/json")
 	if call.body != nil {

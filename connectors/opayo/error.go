@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/payhub/payhub/connectors/internal/redact"
 )
 
 // Class says what a caller should do about a failure. It is decided once, here, from Opayo's own
@@ -328,7 +329,7 @@ func configurationError(op, format string, args ...any) *Error {
 
 // transportError wraps a failure to get an answer at all.
 func transportError(op string, err error) *Error {
-	cause := redactError(err)
+	cause := redact.Error(err)
 	return &Error{Class: ClassTransient, Op: op, Message: cause.Error(), cause: cause}
 }
 
@@ -404,25 +405,4 @@ func splitStatusDetail(detail string) (code, text string) {
 		}
 	}
 	return "", detail
-}
-
-// redactError rewrites net/http's *url.Error, which embeds the request URL.
-func redactError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
-	}
-	return err
-}
-
-// redactURL drops the query string, fragment and user info, keeping the host and path.
-func redactURL(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		raw = raw[:i]
-	}
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	return raw
 }

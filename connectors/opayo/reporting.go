@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/payhub/payhub/connectors/internal/redact"
 )
 
 // Reporting & Admin API (opayo.md §3): one form field XML=<vspaccess>…</vspaccess>, signed with
@@ -102,7 +104,7 @@ func (c *Client) reportingCall(ctx context.Context, command string, params []rep
 	form := url.Values{"XML": {doc}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.reporting, strings.NewReader(form))
 	if err != nil {
-		return nil, configurationError(command, "build request: %s", redactError(err).Error())
+		return nil, configurationError(command, "build request: %s", redact.Error(err).Error())
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	status, body, err := c.roundTrip(command, req)

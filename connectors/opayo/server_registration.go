@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payhub/payhub/connectors/internal/redact"
 )
 
 // ServerProtocolVersion is the VPSProtocol this client registers with.
@@ -97,7 +99,7 @@ func (c *Client) RegisterServerTransaction(ctx context.Context, r ServerRegistra
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.gateway+"/vspserver-register.vsp", strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, configurationError(op, "build request: %s", redactError(err).Error())
+		return nil, configurationError(op, "build request: %s", redact.Error(err).Error())
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	status, body, err := c.roundTrip(op, req)

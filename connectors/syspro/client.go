@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/payhub/payhub/connectors/internal/redact"
 )
 
 // REST method paths under the base URL (syspro.md §1.1).
@@ -52,7 +54,7 @@ type Config struct {
 // String hides the passwords so a Config can be printed or logged safely.
 func (c Config) String() string {
 	return fmt.Sprintf("syspro.Config{BaseURL: %q, Operator: %q, CompanyID: %q, Seats: %d, passwords redacted}",
-		redactURL(c.BaseURL), c.Operator, c.CompanyID, c.Seats)
+		redact.URL(c.BaseURL), c.Operator, c.CompanyID, c.Seats)
 }
 
 // Client calls SYSPRO business objects through a pool of logged-on sessions. It is safe for
@@ -72,7 +74,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("syspro: BaseURL %q must be an absolute http(s) URL", redactURL(cfg.BaseURL))
+		return nil, fmt.Errorf("syspro: BaseURL %q must be an absolute http(s) URL", redact.URL(cfg.BaseURL))
 	}
 	if cfg.Operator == "" {
 		return nil, errors.New("syspro: Operator is required")
@@ -228,7 +230,7 @@ func (c *Client) logoff(ctx context.Context, userID string) error {
 func (c *Client) get(ctx context.Context, op, bo string, params url.Values) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/"+op+"?"+params.Encode(), nil)
 	if err != nil {
-		return nil, &Error{Class: ClassConfiguration, Op: op, BusinessObject: bo, Message: "build request: " + redactError(err).Error()}
+		return nil, &Error{Class: ClassConfiguration, Op: op, BusinessObject: bo, Message: "build request: " + redact.Error(err).Error()}
 	}
 	hc := c.http
 	if op == opTransactionPost || op == opSetupAdd || op == opSetupUpdate {
@@ -236,13 +238,13 @@ func (c *Client) get(ctx context.Context, op, bo string, params url.Values) ([]b
 	}
 	res, err := hc.Do(req)
 	if err != nil {
-		cause := redactError(err)
+		cause := redact.Error(err)
 		return nil, &Error{Class: ClassTransient, Op: op, BusinessObject: bo, Message: cause.Error(), cause: cause}
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes))
 	if err != nil {
-		cause := redactError(err)
+		cause := redact.Error(err)
 		return nil, &Error{Class: ClassTransient, Op: op, BusinessObject: bo, Message: "read response: " + cause.Error(), cause: cause}
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
@@ -279,25 +281,4 @@ func statusError(op, bo string, status int) *Error {
 		e.Class = ClassConfiguration
 	}
 	return e
-}
-
-// redactError rewrites net/http's *url.Error, which embeds the full request URL.
-func redactError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
-	}
-	return err
-}
-
-// redactURL drops the query string and any user info, keeping the host and path for diagnosis.
-func redactURL(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		raw = raw[:i]
-	}
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	return raw
 }
