@@ -69,6 +69,21 @@ func (q *Queries) GetInboundMessage(ctx context.Context, id int64) (InboundMessa
 	return i, err
 }
 
+const markInboundMessage = `-- name: MarkInboundMessage :exec
+UPDATE inbound_messages SET status = $2, error = $3, processed_at = now() WHERE id = $1
+`
+
+type MarkInboundMessageParams struct {
+	ID     int64
+	Status string
+	Error  *string
+}
+
+func (q *Queries) MarkInboundMessage(ctx context.Context, arg MarkInboundMessageParams) error {
+	_, err := q.db.Exec(ctx, markInboundMessage, arg.ID, arg.Status, arg.Error)
+	return err
+}
+
 const recordInboundMessage = `-- name: RecordInboundMessage :one
 INSERT INTO inbound_messages (source, external_event_id, content_type, headers, body, signature_status, status, error)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

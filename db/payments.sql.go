@@ -329,3 +329,36 @@ func (q *Queries) ListPaymentsByOrderIDs(ctx context.Context, orderIds []int64) 
 	}
 	return items, nil
 }
+
+const listPaymentsToRecheck = `-- name: ListPaymentsToRecheck :many
+SELECT gateway, gateway_transaction_id FROM payments
+WHERE status IN ('unknown', 'pending')
+ORDER BY updated_at
+LIMIT $1
+`
+
+type ListPaymentsToRecheckRow struct {
+	Gateway              string
+	GatewayTransactionID string
+}
+
+// ListPaymentsToRecheck is the janitor's work: payments whose gateway state is not known yet.
+func (q *Queries) ListPaymentsToRecheck(ctx context.Context, limit int32) ([]ListPaymentsToRecheckRow, error) {
+	rows, err := q.db.Query(ctx, listPaymentsToRecheck, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListPaymentsToRecheckRow
+	for rows.Next() {
+		var i ListPaymentsToRecheckRow
+		if err := rows.Scan(&i.Gateway, &i.GatewayTransactionID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

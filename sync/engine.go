@@ -32,13 +32,19 @@ const (
 	MaxAttemptsDefault = 25
 	// DefaultWarehouseDefault is the warehouse of order lines that do not name one.
 	DefaultWarehouseDefault = "FG"
+	// PollIntervalDefault is how often gateways are polled and the janitor runs.
+	PollIntervalDefault = time.Minute
+	// StatusIntervalDefault is how often open orders' SYSPRO status is read back.
+	StatusIntervalDefault = 5 * time.Minute
 )
 
 // Syspro is what the engine needs of the SYSPRO connector; *syspro.Client provides it.
 type Syspro interface {
 	PostSalesOrder(ctx context.Context, o syspro.SalesOrder, opt syspro.SalesOrderOptions) (*syspro.SalesOrderResult, error)
+	QuerySalesOrder(ctx context.Context, salesOrder string) (*syspro.SalesOrderDetail, error)
 	QueryCustomer(ctx context.Context, customer string) (*syspro.CustomerAccount, error)
 	AddCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
+	UpdateCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
 	PostArPaymentOnce(ctx context.Context, pay syspro.ArPayment) (*syspro.ArPaymentResult, error)
 }
 
@@ -47,7 +53,16 @@ type Syspro interface {
 type Config struct {
 	Pool   *pgxpool.Pool
 	Syspro Syspro
-	Logger *slog.Logger
+	// Cybersource and Opayo are the gateways' clients (*cybersource.Client, *opayo.Client);
+	// nil when that gateway is not configured here.
+	Cybersource Cybersource
+	Opayo       Opayo
+	Logger      *slog.Logger
+	// PollInterval is how often the gateways are polled for what webhooks missed and the janitor
+	// re-queries payments in an unknown state; zero is PollIntervalDefault.
+	PollInterval time.Duration
+	// StatusInterval is how often SYSPRO is asked about open orders; zero is StatusIntervalDefault.
+	StatusInterval time.Duration
 	// Backoff is the retry schedule of transient failures; zero is BackoffDefault.
 	Backoff Backoff
 	// MaxAttempts bounds the tries of one posting; zero is MaxAttemptsDefault.
@@ -93,21 +108,34 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.DefaultWarehouse == "" {
 		cfg.DefaultWarehouse = DefaultWarehouseDefault
 	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = PollIntervalDefault
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = StatusIntervalDefault
+	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, queries: db.New(cfg.Pool)}
 
-	workers := river.NewWorkers()
-	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}
+	reg := &registry{workers: river.NewWorkers(), queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}}}
 	if cfg.Syspro != nil {
-		river.AddWorker(workers, &erpPostingWorker{engine: e})
-		queues[QueueSyspro] = river.QueueConfig{MaxWorkers: cfg.SysproWorkers}
-		e.working = true
+		river.AddWorker(reg.workers, &erpPostingWorker{engine: e})
+		reg.queues[QueueSyspro] = river.QueueConfig{MaxWorkers: cfg.SysproWorkers}
+		reg.working = true
 	}
+	e.registerNormalise(reg)
+	e.registerCybersource(reg)
+	e.registerOpayo(reg)
+	e.registerStatusBack(reg)
+	e.registerCustomerSync(reg)
+	e.working = reg.working
 	rcfg := &river.Config{
 		Logger:            cfg.Logger,
 		MaxAttempts:       cfg.MaxAttempts,
 		RetryPolicy:       cfg.Backoff,
-		Queues:            queues,
-		Workers:           workers,
+		Queues:            reg.queues,
+		Workers:           reg.workers,
+		PeriodicJobs:      reg.periodic,
+		Middleware:        e.middleware(),
 		FetchPollInterval: cfg.FetchPollInterval,
 		// Jobs of kinds this hub has no worker for (SYSPRO not configured here) stay for a
 		// replica that has one.
@@ -117,7 +145,7 @@ func New(cfg Config) (*Engine, error) {
 	if !e.working {
 		// Without workers the client only inserts jobs (transactional enqueue) for the replicas
 		// that work them.
-		rcfg.Queues, rcfg.Workers = nil, nil
+		rcfg.Queues, rcfg.Workers, rcfg.PeriodicJobs, rcfg.Middleware = nil, nil, nil, nil
 	}
 	rc, err := river.NewClient(riverpgxv5.New(cfg.Pool), rcfg)
 	if err != nil {
@@ -158,4 +186,13 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx, q *db.Queries) err
 	return pgx.BeginFunc(ctx, e.cfg.Pool, func(tx pgx.Tx) error {
 		return fn(tx, e.queries.WithTx(tx))
 	})
+}
+
+// registry collects what each part of the engine runs: its workers, periodic jobs and queues.
+// A part that adds a worker sets working.
+type registry struct {
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	queues   map[string]river.QueueConfig
+	working  bool
 }

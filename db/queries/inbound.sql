@@ -12,3 +12,6 @@ SELECT * FROM inbound_messages WHERE id = $1;
 -- name: CountInboundMessages :many
 SELECT source, signature_status, status, count(*) AS messages FROM inbound_messages
 GROUP BY source, signature_status, status ORDER BY source, signature_status, status;
+
+-- name: MarkInboundMessage :exec
+UPDATE inbound_messages SET status = $2, error = $3, processed_at = now() WHERE id = $1;

