@@ -57,6 +57,8 @@ type Config struct {
 	// nil when that gateway is not configured here.
 	Cybersource Cybersource
 	Opayo       Opayo
+	// Profiles is the gateway's customer store (Cybersource TMS); nil leaves profiles alone.
+	Profiles CustomerProfiles
 	Logger      *slog.Logger
 	// PollInterval is how often the gateways are polled for what webhooks missed and the janitor
 	// re-queries payments in an unknown state; zero is PollIntervalDefault.
