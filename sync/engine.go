@@ -60,6 +60,8 @@ type Config struct {
 	// Profiles is the gateway's customer store (Cybersource TMS); nil leaves profiles alone.
 	Profiles CustomerProfiles
 	Logger      *slog.Logger
+	// Metrics receives the engine's measurements; nil measures nothing.
+	Metrics *Metrics
 	// PollInterval is how often the gateways are polled for what webhooks missed and the janitor
 	// re-queries payments in an unknown state; zero is PollIntervalDefault.
 	PollInterval time.Duration

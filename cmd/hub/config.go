@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -20,6 +21,7 @@ type Config struct {
 	Cybersource *CybersourceConfig `yaml:"cybersource"`
 	Opayo       *OpayoConfig       `yaml:"opayo"`
 	Syspro      *SysproConfig      `yaml:"syspro"`
+	Sync        *SyncConfig        `yaml:"sync"`
 }
 
 // CybersourceConfig reaches the Cybersource REST API.
@@ -61,6 +63,44 @@ type SysproConfig struct {
 	CompanyPassword  Secret `yaml:"companyPassword"`
 	// Seats is how many SYSPRO sessions (licences) the hub may hold at once.
 	Seats int `yaml:"seats"`
+}
+
+// SyncConfig tunes the sync engine; every key is optional.
+type SyncConfig struct {
+	// CreateCustomers lets the hub add customers SYSPRO does not know (ARSSCS) instead of
+	// dead-lettering their orders as "invalid customer".
+	CreateCustomers bool `yaml:"createCustomers"`
+	// DefaultWarehouse is the warehouse of order lines that name none ("FG").
+	DefaultWarehouse string `yaml:"defaultWarehouse"`
+	// PollInterval is how often gateways are polled for what webhooks missed ("1m").
+	PollInterval string `yaml:"pollInterval"`
+	// StatusInterval is how often SYSPRO is asked about open orders ("5m").
+	StatusInterval string `yaml:"statusInterval"`
+	// OpayoRedirectURL is where Opayo sends the shopper after a Server-protocol payment; the
+	// hub adds vendorTxCode and status as query parameters.
+	OpayoRedirectURL string `yaml:"opayoRedirectUrl"`
+}
+
+// durations returns the parsed intervals (zero when unset).
+func (s *SyncConfig) durations() (poll, status time.Duration, err error) {
+	if s == nil {
+		return 0, 0, nil
+	}
+	parse := func(key, v string) (time.Duration, error) {
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("sync.%s is %q; want a positive duration such as 30s or 5m", key, v)
+		}
+		return d, nil
+	}
+	if poll, err = parse("pollInterval", s.PollInterval); err != nil {
+		return
+	}
+	status, err = parse("statusInterval", s.StatusInterval)
+	return
 }
 
 // Secret is a credential: it prints as [redacted] in logs, errors and %v.
@@ -140,6 +180,12 @@ func setFromEnv(v reflect.Value, value string) error {
 			return fmt.Errorf("%q is not a whole number", value)
 		}
 		v.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", value)
+		}
+		v.SetBool(b)
 	case reflect.Slice: // webhook keys: id:key,id:key
 		var keys []WebhookKey
 		for _, pair := range strings.Split(value, ",") {
@@ -200,6 +246,9 @@ func (c *Config) validate() error {
 		if s.Seats < 1 {
 			problems = append(problems, fmt.Sprintf("syspro.seats is %d; want 1 or more", s.Seats))
 		}
+	}
+	if _, _, err := c.Sync.durations(); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))

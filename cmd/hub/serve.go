@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/payhub/payhub/connectors/cybersource"
+	"github.com/payhub/payhub/connectors/opayo"
 	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph"
@@ -115,6 +116,27 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*hubsync.Engine, func(), error) {
 	ecfg := hubsync.Config{Pool: pool, Logger: logger}
 	closeConnectors := func() {}
+	if s := cfg.Sync; s != nil {
+		ecfg.CreateCustomers, ecfg.DefaultWarehouse = s.CreateCustomers, s.DefaultWarehouse
+		ecfg.PollInterval, ecfg.StatusInterval, _ = s.durations() // checked by validate
+	}
+	if c := cfg.Cybersource; c != nil {
+		client, err := cybersource.New(cybersource.Config{BaseURL: c.URL, MerchantID: c.MerchantID, KeyID: c.KeyID,
+			Secret: string(c.Secret), Auth: c.Auth})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cybersource: %w", err)
+		}
+		ecfg.Cybersource, ecfg.Profiles = client, client
+	}
+	if c := cfg.Opayo; c != nil {
+		client, err := opayo.New(opayo.Config{PiURL: c.PiURL, IntegrationKey: c.IntegrationKey,
+			IntegrationPassword: string(c.IntegrationPassword), Vendor: c.Vendor, ReportingURL: c.ReportingURL,
+			ReportingUser: c.ReportingUser, ReportingPassword: string(c.ReportingPassword)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("opayo: %w", err)
+		}
+		ecfg.Opayo = client
+	}
 	if c := cfg.Syspro; c != nil {
 		client, err := syspro.New(syspro.Config{BaseURL: c.URL, Operator: c.Operator, OperatorPassword: string(c.OperatorPassword),
 			CompanyID: c.CompanyID, CompanyPassword: string(c.CompanyPassword), Seats: c.Seats})
