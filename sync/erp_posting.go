@@ -132,6 +132,7 @@ func (w *erpPostingWorker) Work(ctx context.Context, job *river.Job[erpPostingAr
 		// If recording the outcome fails, SYSPRO already has the document; the retry finds it
 		// first and records it then.
 		if err = e.completePosting(ctx, p, out); err == nil {
+			e.observePosting(p.Kind, "succeeded", "")
 			return nil
 		}
 	}
@@ -140,12 +141,14 @@ func (w *erpPostingWorker) Work(ctx context.Context, job *river.Job[erpPostingAr
 		if derr := e.deferPosting(ctx, p, err); derr != nil {
 			return errors.Join(err, derr)
 		}
+		e.observePosting(p.Kind, "retry", class)
 		e.log.Warn("posting to SYSPRO failed, will retry", "posting", p.ID, "kind", p.Kind, "attempt", job.Attempt, "error", err)
 		return err
 	}
 	if kerr := e.killPosting(ctx, p, err, class); kerr != nil {
 		return errors.Join(err, kerr)
 	}
+	e.observePosting(p.Kind, "dead", class)
 	e.log.Error("posting to SYSPRO is dead", "posting", p.ID, "kind", p.Kind, "class", class, "error", err)
 	return river.JobCancel(err)
 }

@@ -2,14 +2,579 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/payhub/payhub/db"
 )
 
-// applyGatewayTxn upserts the canonical rows t implies, in the caller's transaction.
+// Payment statuses that stand for money the shopper has committed: an order is made and posted
+// for them.
+var committedStatuses = map[string]bool{"authorized": true, "captured": true, "settled": true,
+	"partially_refunded": true, "refunded": true}
+
+// applyGatewayTxn makes the canonical rows agree with what the gateway says of one transaction,
+// in the caller's transaction, and decides the consequences: the payment is inserted or moved on
+// (only along allowed transitions, so a stale read never moves it back), the customer is found
+// or created, the order is created from the gateway's lines when the shop did not place it
+// through the hub, a fraud review is opened or closed, refunds and voids update the payment they
+// act on, and a committed payment queues the order's SYSPRO posting. Applying the same txn
+// twice changes nothing the second time.
 func (e *Engine) applyGatewayTxn(ctx context.Context, tx pgx.Tx, q *db.Queries, t GatewayTxn) error {
-	return errors.New("sync: not built yet")
+	if t.Gateway == "" || t.TransactionID == "" || t.Kind == "" {
+		return permanent(fmt.Errorf("sync: gateway transaction without gateway, id or kind: %+v", t.TransactionID))
+	}
+	r, err := loadRules(ctx, q)
+	if err != nil {
+		return err
+	}
+	status, mapped := r.paymentStatus(t.Gateway, t.Kind, t.GatewayStatus)
+	if !mapped {
+		status = "unknown"
+	}
+	// Serialise work on one order and one transaction across workers and replicas: order first,
+	// then transaction, always in that order.
+	if t.Reference != "" {
+		if err := q.LockKey(ctx, "order:"+t.Reference); err != nil {
+			return err
+		}
+	}
+	if err := q.LockKey(ctx, "txn:"+t.Gateway+":"+t.TransactionID); err != nil {
+		return err
+	}
+
+	var parent *db.Payment
+	if t.ParentTransactionID != "" {
+		p, err := q.GetPaymentForUpdate(ctx, db.GetPaymentForUpdateParams{Gateway: t.Gateway, GatewayTransactionID: t.ParentTransactionID})
+		switch {
+		case err == nil:
+			parent = &p
+		case errors.Is(err, pgx.ErrNoRows):
+			// Not seen yet (its webhook may come later): read it from the gateway.
+			if err := e.EnqueueFetchTx(ctx, tx, t.Gateway, t.ParentTransactionID); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+
+	existing, err := q.GetPaymentForUpdate(ctx, db.GetPaymentForUpdateParams{Gateway: t.Gateway, GatewayTransactionID: t.TransactionID})
+	known := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+
+	// The order: the one the shop placed (customer PO number = merchant reference), or one made
+	// from the gateway's record once the shopper has committed money.
+	var order *db.SalesOrder
+	if t.Reference != "" {
+		o, err := q.GetSalesOrderForUpdate(ctx, t.Reference)
+		switch {
+		case err == nil:
+			order = &o
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		case makesOrder(t.Kind, status) && parent == nil:
+			o, err := e.createOrderFromGateway(ctx, q, r, t)
+			if err != nil {
+				return err
+			}
+			order = &o
+		}
+	}
+	if order == nil && parent != nil && parent.SalesOrderID != nil {
+		o, err := q.GetSalesOrder(ctx, *parent.SalesOrderID)
+		if err != nil {
+			return err
+		}
+		order = &o
+	}
+	var orderID, customerID *int64
+	if order != nil {
+		orderID, customerID = &order.ID, order.CustomerID
+	}
+	var parentID *int64
+	if parent != nil {
+		parentID = &parent.ID
+	}
+
+	var pay db.Payment
+	if !known {
+		pay, err = q.InsertGatewayPayment(ctx, insertParams(t, status, parentID, orderID, customerID))
+		if err != nil {
+			return fmt.Errorf("sync: record %s payment %s: %w", t.Gateway, t.TransactionID, err)
+		}
+		if err := appendEvent(ctx, q, TopicPayment, "payment.recorded", "payment", pay.ID, paymentPayload(pay, "")); err != nil {
+			return err
+		}
+	} else {
+		next := existing.Status
+		if status != existing.Status {
+			ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "payment", FromStatus: existing.Status, ToStatus: status})
+			if err != nil {
+				return err
+			}
+			if ok {
+				next = status
+			} else {
+				e.log.Debug("gateway status not applied: not a move forward", "gateway", t.Gateway,
+					"transaction", t.TransactionID, "from", existing.Status, "to", status, "gatewayStatus", t.GatewayStatus)
+			}
+		}
+		pay, err = q.UpdateGatewayPayment(ctx, updateParams(t, next == status, next, existing, parentID, orderID, customerID))
+		if err != nil {
+			return fmt.Errorf("sync: update %s payment %s: %w", t.Gateway, t.TransactionID, err)
+		}
+		if pay.Status != existing.Status {
+			if err := appendEvent(ctx, q, TopicPayment, "payment.status_changed", "payment", pay.ID, paymentPayload(pay, existing.Status)); err != nil {
+				return err
+			}
+		}
+	}
+	if !mapped {
+		if err := raiseAnomaly(ctx, q, anomaly{
+			kind: "unmapped_gateway_status", severity: "warning", subjectType: "payment", subjectID: pay.ID,
+			dedupeKey: fmt.Sprintf("unmapped_gateway_status:%s:%s:%s", t.Gateway, t.Kind, t.GatewayStatus),
+			summary: fmt.Sprintf("%s status %q of a %s has no status_map rule; the payment is kept as unknown",
+				t.Gateway, t.GatewayStatus, t.Kind),
+			details: map[string]any{"gateway": t.Gateway, "kind": t.Kind, "gatewayStatus": t.GatewayStatus, "transactionId": t.TransactionID},
+		}); err != nil {
+			return err
+		}
+	}
+
+	if err := e.applyRisk(ctx, q, t, pay); err != nil {
+		return err
+	}
+	if parent != nil {
+		if err := e.applyToParent(ctx, q, t, pay, *parent); err != nil {
+			return err
+		}
+	}
+	if order != nil {
+		return e.advanceOrder(ctx, tx, q, *order, pay)
+	}
+	return nil
+}
+
+// makesOrder says whether a transaction of this kind and status is the shopper committing to an
+// order (or possibly so: under fraud review). A declined attempt makes none; the shopper may try
+// again under the same reference.
+func makesOrder(kind, status string) bool {
+	if kind != KindAuthorization && kind != KindSale && kind != KindCapture {
+		return false
+	}
+	return committedStatuses[status] || status == "review"
+}
+
+// createOrderFromGateway makes the canonical order of a payment the shop did not place through
+// the hub: customer found or created, lines mapped to SYSPRO stock codes and aggregated.
+func (e *Engine) createOrderFromGateway(ctx context.Context, q *db.Queries, r *rules, t GatewayTxn) (db.SalesOrder, error) {
+	customer, err := e.resolveCustomer(ctx, q, t)
+	if err != nil {
+		return db.SalesOrder{}, err
+	}
+	lines := orderLines(r, t)
+	subtotal, tax := decimal.Zero, decimal.Zero
+	for _, l := range lines {
+		subtotal = subtotal.Add(l.total)
+		tax = tax.Add(l.tax)
+	}
+	shipping := t.Amount.Sub(subtotal).Sub(tax)
+	if shipping.IsNegative() {
+		shipping = decimal.Zero
+	}
+	shipTo := standardAddress(t.ShipTo)
+	if shipTo == (Address{}) {
+		shipTo = standardAddress(t.Customer.BillTo)
+	}
+	shipJSON, _ := json.Marshal(shipTo)
+	o, err := q.CreateSalesOrder(ctx, db.CreateSalesOrderParams{
+		CustomerID: &customer.ID, CustomerPoNumber: t.Reference, Status: "received", Source: t.Gateway,
+		Currency: strings.ToUpper(t.Currency), SubtotalAmount: subtotal, TaxAmount: tax, ShippingAmount: shipping,
+		TotalAmount: t.Amount, ShipTo: shipJSON, OrderedAt: t.OccurredAt,
+	})
+	if err != nil {
+		return o, fmt.Errorf("sync: create order %s: %w", t.Reference, err)
+	}
+	for i, l := range lines {
+		var wh *string
+		if l.warehouse != "" {
+			wh = &l.warehouse
+		}
+		if err := q.CreateSalesOrderLine(ctx, db.CreateSalesOrderLineParams{
+			SalesOrderID: o.ID, LineNumber: int32(i + 1), StockCode: l.stockCode, Description: l.description,
+			Warehouse: wh, Quantity: l.quantity, UnitPrice: l.unitPrice, LineTotal: l.total,
+		}); err != nil {
+			return o, fmt.Errorf("sync: line %d of order %s: %w", i+1, t.Reference, err)
+		}
+	}
+	return o, appendEvent(ctx, q, TopicOrder, "order.created", "sales_order", o.ID, map[string]any{
+		"orderId": o.ID, "customerPoNumber": o.CustomerPoNumber, "source": o.Source, "customerId": customer.ID,
+		"customerCode": customer.Code, "currency": o.Currency, "totalAmount": o.TotalAmount, "lines": len(lines),
+	})
+}
+
+type orderLine struct {
+	stockCode, description, warehouse string
+	quantity, unitPrice, tax, total   decimal.Decimal
+}
+
+// orderLines maps the gateway's lines to SYSPRO stock codes and aggregates lines of the same
+// stock code and price into one (SYSPRO rejects nothing for it, and a clerk reads one line per
+// item). A payment without lines becomes one line of the gateway's default item ("*" rule).
+func orderLines(r *rules, t GatewayTxn) []orderLine {
+	var out []orderLine
+	index := map[string]int{}
+	for _, l := range t.Lines {
+		qty := l.Quantity
+		if !qty.IsPositive() {
+			qty = decimal.NewFromInt(1)
+		}
+		price := l.UnitPrice
+		if price.IsZero() && l.TotalAmount.IsPositive() {
+			price = l.TotalAmount.Sub(l.TaxAmount).DivRound(qty, 4)
+		}
+		ol := orderLine{stockCode: strings.TrimSpace(l.SKU), description: l.Name, quantity: qty, unitPrice: price, tax: l.TaxAmount}
+		if rule, ok := r.stockCode(t.Gateway, ol.stockCode); ok {
+			ol.stockCode, ol.warehouse = rule.StockCode, rule.Warehouse
+			if rule.Description != "" {
+				ol.description = rule.Description
+			}
+		}
+		if ol.stockCode == "" {
+			ol.stockCode = "UNKNOWN"
+		}
+		key := ol.stockCode + "|" + ol.warehouse + "|" + ol.unitPrice.String()
+		if i, ok := index[key]; ok {
+			out[i].quantity = out[i].quantity.Add(ol.quantity)
+			out[i].tax = out[i].tax.Add(ol.tax)
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, ol)
+	}
+	if len(out) == 0 {
+		if rule, ok := r.stockCode(t.Gateway, "*"); ok {
+			desc := rule.Description
+			if desc == "" {
+				desc = t.Description
+			}
+			out = append(out, orderLine{stockCode: rule.StockCode, description: desc, warehouse: rule.Warehouse,
+				quantity: decimal.NewFromInt(1), unitPrice: t.Amount})
+		}
+	}
+	for i := range out {
+		out[i].total = out[i].quantity.Mul(out[i].unitPrice).Round(4)
+	}
+	return out
+}
+
+// resolveCustomer finds the payer: by the gateway's customer profile, then by e-mail; a payer
+// the hub has never seen becomes a new customer with a hub-assigned code (W000001...), which
+// SYSPRO gets when the order is posted if the policy allows creating customers.
+func (e *Engine) resolveCustomer(ctx context.Context, q *db.Queries, t GatewayTxn) (db.Customer, error) {
+	p := t.Customer
+	if p.GatewayCustomerID != "" {
+		c, err := q.GetCustomerByLink(ctx, db.GetCustomerByLinkParams{System: t.Gateway, ExternalID: p.GatewayCustomerID})
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return c, err
+		}
+	}
+	email := strings.TrimSpace(p.Email)
+	if email != "" {
+		// Serialise creation per e-mail so two first orders of one shopper make one customer.
+		if err := q.LockKey(ctx, "customer:"+strings.ToLower(email)); err != nil {
+			return db.Customer{}, err
+		}
+		c, err := q.GetCustomerByEmail(ctx, email)
+		if err == nil {
+			return c, e.linkProfile(ctx, q, c, t)
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return c, err
+		}
+	}
+	code, err := q.NextCustomerCode(ctx)
+	if err != nil {
+		return db.Customer{}, err
+	}
+	name := strings.TrimSpace(p.FirstName + " " + p.LastName)
+	switch {
+	case p.Company != "":
+		name = p.Company
+	case name == "" && email != "":
+		name = email
+	case name == "":
+		name = "Web customer " + code
+	}
+	bill, _ := json.Marshal(standardAddress(p.BillTo))
+	ship, _ := json.Marshal(standardAddress(t.ShipTo))
+	c, err := q.CreateCustomer(ctx, db.CreateCustomerParams{
+		Code: code, Name: name, Email: nonEmpty(email), Phone: nonEmpty(strings.TrimSpace(p.Phone)),
+		Currency: strings.ToUpper(t.Currency), BillingAddress: bill, ShippingAddress: ship,
+	})
+	if err != nil {
+		return c, fmt.Errorf("sync: create customer for %s: %w", t.Reference, err)
+	}
+	if err := e.linkProfile(ctx, q, c, t); err != nil {
+		return c, err
+	}
+	return c, appendEvent(ctx, q, TopicCustomer, "customer.created", "customer", c.ID, map[string]any{
+		"customerId": c.ID, "code": c.Code, "name": c.Name, "source": t.Gateway,
+	})
+}
+
+// linkProfile records the gateway's customer profile id against the canonical customer.
+func (e *Engine) linkProfile(ctx context.Context, q *db.Queries, c db.Customer, t GatewayTxn) error {
+	if t.Customer.GatewayCustomerID == "" {
+		return nil
+	}
+	return q.LinkCustomer(ctx, db.LinkCustomerParams{CustomerID: c.ID, System: t.Gateway, ExternalID: t.Customer.GatewayCustomerID})
+}
+
+// applyRisk opens a fraud review for a gateway REVIEW or REJECT, and closes an open one when
+// the gateway has since decided (the payment left review).
+func (e *Engine) applyRisk(ctx context.Context, q *db.Queries, t GatewayTxn, pay db.Payment) error {
+	if pay.Status == "review" || t.RiskDecision == "review" || t.RiskDecision == "reject" {
+		decision := t.RiskDecision
+		if decision != "reject" {
+			decision = "review"
+		}
+		reasons, _ := json.Marshal(append([]string{}, t.RiskReasons...))
+		var score *int32
+		if t.RiskScore != nil {
+			s := int32(*t.RiskScore)
+			score = &s
+		}
+		fr, err := q.OpenFraudReview(ctx, db.OpenFraudReviewParams{PaymentID: pay.ID, Gateway: t.Gateway,
+			GatewayDecision: decision, Score: score, Reasons: reasons})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows): // already open or decided
+		case err != nil:
+			return err
+		default:
+			if err := appendEvent(ctx, q, TopicFraud, "fraud.review_opened", "fraud_review", fr.ID, map[string]any{
+				"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": t.Gateway, "decision": decision,
+				"score": t.RiskScore, "reasons": t.RiskReasons, "merchantReference": t.Reference,
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if pay.Status == "review" {
+		return nil
+	}
+	outcome := ""
+	switch {
+	case committedStatuses[pay.Status]:
+		outcome = "accepted"
+	case pay.Status == "declined" || pay.Status == "voided" || pay.Status == "failed":
+		outcome = "rejected"
+	default:
+		return nil
+	}
+	by, note := "gateway", "decided at the gateway: payment "+pay.Status
+	fr, err := q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: outcome, DecidedBy: &by, Note: &note})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
+		"fraudReviewId": fr.ID, "paymentId": pay.ID, "status": outcome, "decidedBy": by,
+	})
+}
+
+// applyToParent carries a refund or void over to the payment it acts on.
+func (e *Engine) applyToParent(ctx context.Context, q *db.Queries, t GatewayTxn, child db.Payment, parent db.Payment) error {
+	next := parent.Status
+	switch {
+	case child.Kind == KindRefund && child.Status == "refunded":
+		refunded, err := q.SumChildPayments(ctx, db.SumChildPaymentsParams{ParentPaymentID: &parent.ID, Kind: KindRefund, Statuses: []string{"refunded"}})
+		if err != nil {
+			return err
+		}
+		if refunded.GreaterThanOrEqual(parent.Amount) {
+			next = "refunded"
+		} else if refunded.IsPositive() {
+			next = "partially_refunded"
+		}
+	case child.Kind == KindVoid && child.Status == "voided":
+		next = "voided"
+	case child.Kind == KindCapture && committedStatuses[child.Status] && parent.Status == "authorized":
+		// A capture of an authorisation: the money is the capture's; the authorisation is done.
+		next = "captured"
+	default:
+		return nil
+	}
+	if next == parent.Status {
+		return nil
+	}
+	ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "payment", FromStatus: parent.Status, ToStatus: next})
+	if err != nil || !ok {
+		return err
+	}
+	updated, err := q.SetPaymentStatus(ctx, db.SetPaymentStatusParams{ID: parent.ID, Status: next})
+	if err != nil {
+		return err
+	}
+	return appendEvent(ctx, q, TopicPayment, "payment.status_changed", "payment", updated.ID, paymentPayload(updated, parent.Status))
+}
+
+// advanceOrder decides what the order's payments mean for it: a payment under review holds it,
+// a committed payment sends it to SYSPRO (once), a posted order owes SYSPRO the receipts of its
+// captured payments, and an order whose only money was voided before posting is cancelled.
+func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, order db.SalesOrder, pay db.Payment) error {
+	payments, err := q.ListPaymentsByOrderIDs(ctx, []int64{order.ID})
+	if err != nil {
+		return err
+	}
+	inReview, committed := false, false
+	for _, p := range payments {
+		switch {
+		case p.Status == "review":
+			inReview = true
+		case committedStatuses[p.Status] && p.Kind != KindRefund:
+			committed = true
+		}
+	}
+	setStatus := func(to string, hold *string) error {
+		if to == order.Status {
+			return nil
+		}
+		ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: order.Status, ToStatus: to})
+		if err != nil || !ok {
+			return err
+		}
+		updated, err := q.SetSalesOrderStatus(ctx, db.SetSalesOrderStatusParams{ID: order.ID, Status: to, HoldReason: hold})
+		if err != nil {
+			return err
+		}
+		if err := appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, map[string]any{
+			"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "from": order.Status, "to": to,
+			"holdReason": hold, "sysproOrderNumber": order.SysproOrderNumber,
+		}); err != nil {
+			return err
+		}
+		order = updated
+		return nil
+	}
+	switch {
+	case inReview && order.SysproOrderNumber == nil:
+		reason := "payment under fraud review"
+		return setStatus("on_hold", &reason)
+	case committed && order.SysproOrderNumber == nil && (order.Status == "received" || order.Status == "on_hold"):
+		if _, err := e.EnqueuePostingTx(ctx, tx, PostingRequest{
+			Kind: PostingSalesOrder, BusinessObject: "SORTOI", SubjectType: "sales_order", SubjectID: order.ID,
+			IdempotencyKey: "sales_order:" + order.CustomerPoNumber,
+		}); err != nil {
+			return err
+		}
+		return setStatus("posting", nil)
+	case committed && order.SysproOrderNumber != nil:
+		return e.enqueueArPaymentsTx(ctx, tx, q, order.ID)
+	case !committed && !inReview && order.SysproOrderNumber == nil && pay.Status == "voided" &&
+		(order.Status == "received" || order.Status == "on_hold"):
+		reason := "payment voided at the gateway"
+		return setStatus("cancelled", &reason)
+	}
+	return nil
+}
+
+// standardAddress trims every part, collapses inner spaces, upper-cases the postcode and the
+// country code: the form SYSPRO's address lines are filled from.
+func standardAddress(a Address) Address {
+	clean := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	return Address{
+		Line1: clean(a.Line1), Line2: clean(a.Line2), City: clean(a.City), Region: clean(a.Region),
+		PostalCode: strings.ToUpper(clean(a.PostalCode)), Country: strings.ToUpper(clean(a.Country)), Name: clean(a.Name),
+	}
+}
+
+func paymentPayload(p db.Payment, from string) map[string]any {
+	m := map[string]any{
+		"paymentId": p.ID, "gateway": p.Gateway, "gatewayTransactionId": p.GatewayTransactionID,
+		"merchantReference": p.MerchantReference, "kind": p.Kind, "status": p.Status,
+		"gatewayStatus": p.GatewayStatus, "amount": p.Amount, "currency": p.Currency,
+		"salesOrderId": p.SalesOrderID, "riskDecision": p.RiskDecision,
+	}
+	if from != "" {
+		m["from"] = from
+	}
+	return m
+}
+
+func insertParams(t GatewayTxn, status string, parentID, orderID, customerID *int64) db.InsertGatewayPaymentParams {
+	p := db.InsertGatewayPaymentParams{
+		Gateway: t.Gateway, GatewayTransactionID: t.TransactionID, MerchantReference: t.Reference, Kind: t.Kind,
+		ParentPaymentID: parentID, SalesOrderID: orderID, CustomerID: customerID, Status: status,
+		GatewayStatus: t.GatewayStatus, GatewayStatusCode: t.GatewayStatusCode, GatewayStatusDetail: t.GatewayStatusDetail,
+		Amount: t.Amount, Currency: strings.ToUpper(t.Currency), CardBrand: nonEmpty(t.CardBrand),
+		CardLastFour: validLastFour(t.CardLastFour), AvsResult: nonEmpty(t.AVSResult), CvcResult: nonEmpty(t.CVCResult),
+		ThreeDsStatus: nonEmpty(t.ThreeDS), RiskScore: riskScore(t.RiskScore), RiskDecision: nonEmpty(t.RiskDecision),
+		OccurredAt: t.OccurredAt,
+	}
+	if t.CardExpiryMonth >= 1 && t.CardExpiryMonth <= 12 {
+		m := int16(t.CardExpiryMonth)
+		p.CardExpiryMonth = &m
+	}
+	if t.CardExpiryYear >= 2000 && t.CardExpiryYear <= 2100 {
+		y := int16(t.CardExpiryYear)
+		p.CardExpiryYear = &y
+	}
+	return p
+}
+
+func updateParams(t GatewayTxn, applied bool, status string, old db.Payment, parentID, orderID, customerID *int64) db.UpdateGatewayPaymentParams {
+	p := db.UpdateGatewayPaymentParams{
+		ID: old.ID, Status: status, GatewayStatus: t.GatewayStatus, GatewayStatusCode: t.GatewayStatusCode,
+		GatewayStatusDetail: t.GatewayStatusDetail, ParentPaymentID: parentID, SalesOrderID: orderID, CustomerID: customerID,
+		CardBrand: nonEmpty(t.CardBrand), CardLastFour: validLastFour(t.CardLastFour), AvsResult: nonEmpty(t.AVSResult),
+		CvcResult: nonEmpty(t.CVCResult), ThreeDsStatus: nonEmpty(t.ThreeDS), RiskScore: riskScore(t.RiskScore),
+		RiskDecision: nonEmpty(t.RiskDecision),
+	}
+	if !applied {
+		// The gateway status was not applied (a stale read): keep the gateway fields that go with
+		// the canonical status.
+		p.GatewayStatus, p.GatewayStatusCode, p.GatewayStatusDetail = old.GatewayStatus, old.GatewayStatusCode, old.GatewayStatusDetail
+	}
+	return p
+}
+
+// validLastFour keeps only a well-formed last four digits.
+func validLastFour(s string) *string {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 {
+		s = s[len(s)-4:]
+	}
+	if len(s) != 4 || strings.Trim(s, "0123456789") != "" {
+		return nil
+	}
+	return &s
+}
+
+func riskScore(s *int) *int32 {
+	if s == nil {
+		return nil
+	}
+	v := int32(*s)
+	return &v
+}
+
+// ApplyGatewayTxn applies what a gateway said of one transaction in a transaction of its own:
+// what the normalisation jobs do, for callers that hold a gateway's answer themselves (a refund
+// the API just made, a test).
+func (e *Engine) ApplyGatewayTxn(ctx context.Context, t GatewayTxn) error {
+	return e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error { return e.applyGatewayTxn(ctx, tx, q, t) })
 }

@@ -41,14 +41,23 @@ func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOu
 		so.Email = *customer.Email
 	}
 	so.ShipAddress, so.ShipPostalCode = sysproAddress(order.ShipTo)
+	r, err := loadRules(ctx, e.queries)
+	if err != nil {
+		return postingOutcome{}, err
+	}
 	for _, l := range lines {
 		wh := e.cfg.DefaultWarehouse
 		if l.SalesOrderLine.Warehouse != nil && *l.SalesOrderLine.Warehouse != "" {
 			wh = *l.SalesOrderLine.Warehouse
 		}
+		// SYSPRO prices the order in the customer's currency; the shop may have charged another.
+		price, err := r.convert(l.SalesOrderLine.UnitPrice, order.Currency, customer.Currency, order.OrderedAt)
+		if err != nil {
+			return postingOutcome{}, permanent(fmt.Errorf("sync: order %s: %w", order.CustomerPoNumber, err))
+		}
 		so.Lines = append(so.Lines, syspro.SalesOrderLine{
 			StockCode: l.SalesOrderLine.StockCode, Warehouse: wh,
-			Quantity: l.SalesOrderLine.Quantity, Price: l.SalesOrderLine.UnitPrice,
+			Quantity: l.SalesOrderLine.Quantity, Price: price,
 		})
 	}
 	if len(so.Lines) == 0 {
@@ -141,12 +150,20 @@ func (e *Engine) postArPayment(ctx context.Context, p db.ErpPosting) (postingOut
 	if err != nil {
 		return postingOutcome{}, permanent(fmt.Errorf("sync: customer of order %s: %w", order.CustomerPoNumber, err))
 	}
+	r, err := loadRules(ctx, e.queries)
+	if err != nil {
+		return postingOutcome{}, err
+	}
+	amount, err := r.convert(pay.Amount, pay.Currency, customer.Currency, pay.OccurredAt)
+	if err != nil {
+		return postingOutcome{}, permanent(fmt.Errorf("sync: payment %s: %w", pay.GatewayTransactionID, err))
+	}
 	res, err := e.cfg.Syspro.PostArPaymentOnce(ctx, syspro.ArPayment{
 		Customer:    customer.Code,
 		PaymentType: syspro.PaymentTypeOther,
 		Reference:   pay.GatewayTransactionID,
 		PaymentDate: pay.OccurredAt,
-		Unapplied:   pay.Amount,
+		Unapplied:   amount,
 	})
 	if err != nil {
 		return postingOutcome{}, err

@@ -160,6 +160,8 @@ func (h *CybersourceWebhooks) receive(ctx context.Context, header http.Header, b
 	})
 	if err != nil {
 		out.err, out.messageID = fmt.Errorf("sync: record cybersource webhook: %w", err), 0
+	} else {
+		h.Engine.observeInbound("cybersource", out.verdict, out.duplicate)
 	}
 	return out
 }

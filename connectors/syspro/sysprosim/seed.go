@@ -47,7 +47,8 @@ type Seed struct {
 //   - customers 000001 (Bayside Bikes, limit 10000.00), 000002 (Outdoor World, limit 5000.00),
 //     WEBS01 (Web Sales, limit 100000.00) and HOLD01 (Slow Payer Ltd, on hold);
 //   - stock codes A100 (bike helmet, 49.99; 100 in FG, 20 in WEB), B100 (water bottle, 8.00;
-//     500 in FG), C200 (child seat, 120.00; 3 in FG) and D300 (tyre lever, 2.50; none in FG);
+//     500 in FG), C200 (child seat, 120.00; 3 in FG), D300 (tyre lever, 2.50; none in FG) and
+//     WEBSALE (the "web sale" item that orders without lines are booked to; 1,000,000 in FG);
 //   - invoice 100466 for 000001, balance 250.00;
 //   - ledger codes 1000 Bank, 1100 Debtors control, 4000 Sales, 4100 Card fees, 2100 VAT control
 //     and 9999 Suspense (on hold);
@@ -76,6 +77,9 @@ func DefaultSeed() Seed {
 			}},
 			{StockCode: "D300", Description: "Tyre lever", StockUom: "EA", ProductClass: "ACC", SellingPrice: d("2.50"), Warehouses: []*WarehouseStock{
 				{Warehouse: "FG", Description: "Finished goods", QtyOnHand: d("0"), UnitCost: d("0.40")},
+			}},
+			{StockCode: "WEBSALE", Description: "Web sale", StockUom: "EA", ProductClass: "WEB", SellingPrice: d("0.00"), Warehouses: []*WarehouseStock{
+				{Warehouse: "FG", Description: "Finished goods", QtyOnHand: d("1000000"), UnitCost: d("0.00")},
 			}},
 		},
 		ArInvoices: []ArInvoice{
