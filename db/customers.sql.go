@@ -77,7 +77,7 @@ func (q *Queries) GetCustomerByCode(ctx context.Context, code string) (Customer,
 }
 
 const listCustomerLinksByCustomerIDs = `-- name: ListCustomerLinksByCustomerIDs :many
-SELECT id, customer_id, system, external_id, synced_at, created_at FROM customer_links
+SELECT id, customer_id, system, external_id, synced_at, created_at, synced_fields FROM customer_links
 WHERE customer_id = ANY($1::bigint[])
 ORDER BY customer_id, system, external_id
 `
@@ -98,6 +98,7 @@ func (q *Queries) ListCustomerLinksByCustomerIDs(ctx context.Context, customerId
 			&i.ExternalID,
 			&i.SyncedAt,
 			&i.CreatedAt,
+			&i.SyncedFields,
 		); err != nil {
 			return nil, err
 		}

@@ -65,12 +65,28 @@ type Customer struct {
 }
 
 type CustomerLink struct {
-	ID         int64
-	CustomerID int64
-	System     string
-	ExternalID string
-	SyncedAt   *time.Time
-	CreatedAt  time.Time
+	ID           int64
+	CustomerID   int64
+	System       string
+	ExternalID   string
+	SyncedAt     *time.Time
+	CreatedAt    time.Time
+	SyncedFields []byte
+}
+
+type CustomerSyncConflict struct {
+	ID             int64
+	CustomerID     int64
+	Field          string
+	System         string
+	CanonicalValue string
+	OtherValue     string
+	BaseValue      *string
+	Winner         string
+	DetectedAt     time.Time
+	Resolved       bool
+	ResolvedBy     *string
+	ResolvedAt     *time.Time
 }
 
 type ErpPosting struct {
@@ -248,6 +264,7 @@ type SalesOrder struct {
 	OrderedAt         time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	SysproCheckedAt   *time.Time
 }
 
 type SalesOrderLine struct {

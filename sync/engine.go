@@ -34,6 +34,9 @@ const (
 	DefaultWarehouseDefault = "FG"
 	// PollIntervalDefault is how often gateways are polled and the janitor runs.
 	PollIntervalDefault = time.Minute
+	// RescueAfterDefault is longer than any job's timeout, so a job is only rescued from a
+	// worker that is gone.
+	RescueAfterDefault = 5 * time.Minute
 	// StatusIntervalDefault is how often open orders' SYSPRO status is read back.
 	StatusIntervalDefault = 5 * time.Minute
 )
@@ -59,7 +62,7 @@ type Config struct {
 	Opayo       Opayo
 	// Profiles is the gateway's customer store (Cybersource TMS); nil leaves profiles alone.
 	Profiles CustomerProfiles
-	Logger      *slog.Logger
+	Logger   *slog.Logger
 	// Metrics receives the engine's measurements; nil measures nothing.
 	Metrics *Metrics
 	// PollInterval is how often the gateways are polled for what webhooks missed and the janitor
@@ -78,6 +81,9 @@ type Config struct {
 	CreateCustomers bool
 	// DefaultWarehouse is used for order lines without one; empty is DefaultWarehouseDefault.
 	DefaultWarehouse string
+	// RescueAfter is how long a job may stay running before River hands it to another worker:
+	// what recovers the jobs of a hub that died mid-job. Zero is RescueAfterDefault.
+	RescueAfter time.Duration
 	// FetchPollInterval is how often idle workers look for jobs besides being woken by NOTIFY;
 	// zero keeps River's default.
 	FetchPollInterval time.Duration
@@ -115,6 +121,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = PollIntervalDefault
 	}
+	if cfg.RescueAfter <= 0 {
+		cfg.RescueAfter = RescueAfterDefault
+	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = StatusIntervalDefault
 	}
@@ -133,14 +142,16 @@ func New(cfg Config) (*Engine, error) {
 	e.registerCustomerSync(reg)
 	e.working = reg.working
 	rcfg := &river.Config{
-		Logger:            cfg.Logger,
-		MaxAttempts:       cfg.MaxAttempts,
-		RetryPolicy:       cfg.Backoff,
-		Queues:            reg.queues,
-		Workers:           reg.workers,
-		PeriodicJobs:      reg.periodic,
-		Middleware:        e.middleware(),
-		FetchPollInterval: cfg.FetchPollInterval,
+		Logger:               cfg.Logger,
+		MaxAttempts:          cfg.MaxAttempts,
+		RetryPolicy:          cfg.Backoff,
+		Queues:               reg.queues,
+		Workers:              reg.workers,
+		PeriodicJobs:         reg.periodic,
+		Middleware:           e.middleware(),
+		FetchPollInterval:    cfg.FetchPollInterval,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           e.jobTimeout(time.Minute),
 		// Jobs of kinds this hub has no worker for (SYSPRO not configured here) stay for a
 		// replica that has one.
 		SkipUnknownJobCheck: true,
@@ -199,4 +210,10 @@ type registry struct {
 	periodic []*river.PeriodicJob
 	queues   map[string]river.QueueConfig
 	working  bool
+}
+
+// jobTimeout bounds one run of a job: at most max, and well under RescueAfter so that a job is
+// never handed to a second worker while the first is still at it.
+func (e *Engine) jobTimeout(max time.Duration) time.Duration {
+	return min(max, e.cfg.RescueAfter/2)
 }

@@ -116,7 +116,9 @@ type erpPostingWorker struct {
 }
 
 // Timeout covers a posting's whole conversation with SYSPRO (find first, then add).
-func (w *erpPostingWorker) Timeout(*river.Job[erpPostingArgs]) time.Duration { return 2 * time.Minute }
+func (w *erpPostingWorker) Timeout(*river.Job[erpPostingArgs]) time.Duration {
+	return w.engine.jobTimeout(2 * time.Minute)
+}
 
 func (w *erpPostingWorker) Work(ctx context.Context, job *river.Job[erpPostingArgs]) error {
 	e := w.engine

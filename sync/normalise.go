@@ -76,7 +76,9 @@ type normaliseInboundWorker struct {
 	engine *Engine
 }
 
-func (w *normaliseInboundWorker) Timeout(*river.Job[normaliseInboundArgs]) time.Duration { return time.Minute }
+func (w *normaliseInboundWorker) Timeout(*river.Job[normaliseInboundArgs]) time.Duration {
+	return w.engine.jobTimeout(time.Minute)
+}
 
 // Work reads a stored, verified message, asks its source what it means now, and applies that.
 func (w *normaliseInboundWorker) Work(ctx context.Context, job *river.Job[normaliseInboundArgs]) error {
@@ -127,7 +129,9 @@ type fetchTransactionWorker struct {
 	engine *Engine
 }
 
-func (w *fetchTransactionWorker) Timeout(*river.Job[fetchTransactionArgs]) time.Duration { return time.Minute }
+func (w *fetchTransactionWorker) Timeout(*river.Job[fetchTransactionArgs]) time.Duration {
+	return w.engine.jobTimeout(time.Minute)
+}
 
 func (w *fetchTransactionWorker) Work(ctx context.Context, job *river.Job[fetchTransactionArgs]) error {
 	e := w.engine

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	hubsync "github.com/payhub/payhub/sync"
 )
 
 // Config is the configuration of `hub serve`: a YAML file (--config / HUB_CONFIG) whose every key
@@ -76,31 +79,51 @@ type SyncConfig struct {
 	PollInterval string `yaml:"pollInterval"`
 	// StatusInterval is how often SYSPRO is asked about open orders ("5m").
 	StatusInterval string `yaml:"statusInterval"`
+	// RetryBase and RetryMax bound the exponential backoff of transient failures ("1s", "10m").
+	RetryBase string `yaml:"retryBase"`
+	RetryMax  string `yaml:"retryMax"`
+	// RescueAfter is how long a job may run before it is presumed lost with its hub and given to
+	// another ("5m"); keep it above the longest job.
+	RescueAfter string `yaml:"rescueAfter"`
 	// OpayoRedirectURL is where Opayo sends the shopper after a Server-protocol payment; the
 	// hub adds vendorTxCode and status as query parameters.
 	OpayoRedirectURL string `yaml:"opayoRedirectUrl"`
 }
 
-// durations returns the parsed intervals (zero when unset).
-func (s *SyncConfig) durations() (poll, status time.Duration, err error) {
+// applyTo copies the sync tuning onto the engine's configuration. The durations were checked
+// by validate.
+func (s *SyncConfig) applyTo(ecfg *hubsync.Config) {
 	if s == nil {
-		return 0, 0, nil
+		return
 	}
-	parse := func(key, v string) (time.Duration, error) {
+	ecfg.CreateCustomers, ecfg.DefaultWarehouse = s.CreateCustomers, s.DefaultWarehouse
+	d, _ := s.durations()
+	ecfg.PollInterval, ecfg.StatusInterval, ecfg.RescueAfter = d["pollInterval"], d["statusInterval"], d["rescueAfter"]
+	ecfg.Backoff = hubsync.Backoff{Base: d["retryBase"], Max: d["retryMax"]}
+	if ecfg.Backoff.Base == 0 || ecfg.Backoff.Max == 0 {
+		def := hubsync.BackoffDefault
+		ecfg.Backoff.Base, ecfg.Backoff.Max = cmp.Or(ecfg.Backoff.Base, def.Base), cmp.Or(ecfg.Backoff.Max, def.Max)
+	}
+}
+
+// durations parses the duration keys that are set.
+func (s *SyncConfig) durations() (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	if s == nil {
+		return out, nil
+	}
+	for key, v := range map[string]string{"pollInterval": s.PollInterval, "statusInterval": s.StatusInterval,
+		"retryBase": s.RetryBase, "retryMax": s.RetryMax, "rescueAfter": s.RescueAfter} {
 		if v == "" {
-			return 0, nil
+			continue
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return 0, fmt.Errorf("sync.%s is %q; want a positive duration such as 30s or 5m", key, v)
+			return nil, fmt.Errorf("sync.%s is %q; want a positive duration such as 30s or 5m", key, v)
 		}
-		return d, nil
+		out[key] = d
 	}
-	if poll, err = parse("pollInterval", s.PollInterval); err != nil {
-		return
-	}
-	status, err = parse("statusInterval", s.StatusInterval)
-	return
+	return out, nil
 }
 
 // Secret is a credential: it prints as [redacted] in logs, errors and %v.
@@ -247,7 +270,7 @@ func (c *Config) validate() error {
 			problems = append(problems, fmt.Sprintf("syspro.seats is %d; want 1 or more", s.Seats))
 		}
 	}
-	if _, _, err := c.Sync.durations(); err != nil {
+	if _, err := c.Sync.durations(); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {

@@ -25,6 +25,7 @@ type command struct {
 var commands = []command{
 	{"serve", "serve the GraphQL API (starts a private PostgreSQL unless DATABASE_URL is set)", runServe},
 	{"migrate", "apply database migrations and exit", runMigrate},
+	{"demo", "run the hub, its PostgreSQL, the simulators and a shop placing orders, in one process", runDemo},
 }
 
 func main() {

@@ -87,7 +87,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 
 	server := &http.Server{
-		Handler:           newMux(pool, logger, engine, *cfg),
+		Handler:           withObservability(newMux(pool, logger, engine, *cfg), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -114,15 +114,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // startEngine builds the configured connectors and runs the sync workers on them. The returned
 // function closes the connectors (logging off SYSPRO) after the engine has stopped.
 func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*hubsync.Engine, func(), error) {
-	ecfg := hubsync.Config{Pool: pool, Logger: logger}
+	ecfg := hubsync.Config{Pool: pool, Logger: logger, Metrics: hubObservability().engine}
 	closeConnectors := func() {}
-	if s := cfg.Sync; s != nil {
-		ecfg.CreateCustomers, ecfg.DefaultWarehouse = s.CreateCustomers, s.DefaultWarehouse
-		ecfg.PollInterval, ecfg.StatusInterval, _ = s.durations() // checked by validate
-	}
+	cfg.Sync.applyTo(&ecfg)
 	if c := cfg.Cybersource; c != nil {
 		client, err := cybersource.New(cybersource.Config{BaseURL: c.URL, MerchantID: c.MerchantID, KeyID: c.KeyID,
-			Secret: string(c.Secret), Auth: c.Auth})
+			Secret: string(c.Secret), Auth: c.Auth, HTTPClient: connectorClient(connectorCybersource, cybersource.HTTPTimeoutDefault)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("cybersource: %w", err)
 		}
@@ -131,7 +128,8 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 	if c := cfg.Opayo; c != nil {
 		client, err := opayo.New(opayo.Config{PiURL: c.PiURL, IntegrationKey: c.IntegrationKey,
 			IntegrationPassword: string(c.IntegrationPassword), Vendor: c.Vendor, ReportingURL: c.ReportingURL,
-			ReportingUser: c.ReportingUser, ReportingPassword: string(c.ReportingPassword)})
+			ReportingUser: c.ReportingUser, ReportingPassword: string(c.ReportingPassword),
+			HTTPClient: connectorClient(connectorOpayo, opayo.HTTPTimeoutDefault)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("opayo: %w", err)
 		}
@@ -139,7 +137,8 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 	}
 	if c := cfg.Syspro; c != nil {
 		client, err := syspro.New(syspro.Config{BaseURL: c.URL, Operator: c.Operator, OperatorPassword: string(c.OperatorPassword),
-			CompanyID: c.CompanyID, CompanyPassword: string(c.CompanyPassword), Seats: c.Seats})
+			CompanyID: c.CompanyID, CompanyPassword: string(c.CompanyPassword), Seats: c.Seats,
+			HTTPClient: connectorClient(connectorSyspro, syspro.HTTPTimeoutDefault)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("syspro: %w", err)
 		}
@@ -174,6 +173,14 @@ func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, cfg
 		}
 		mux.Handle("POST /webhooks/cybersource", &hubsync.CybersourceWebhooks{Engine: engine, Keys: keys})
 	}
+	if c := cfg.Opayo; c != nil {
+		redirect := ""
+		if cfg.Sync != nil {
+			redirect = cfg.Sync.OpayoRedirectURL
+		}
+		mux.Handle("POST /webhooks/opayo", &hubsync.OpayoNotifications{Engine: engine, RedirectURL: redirect, Vendor: c.Vendor})
+	}
+	mux.Handle("GET /metrics", metricsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -2,11 +2,16 @@
 // for demos and manual testing:
 //
 //	go run ./cmd/sandbox --syspro 127.0.0.1:9103 --opayo 127.0.0.1:9101 --cybersource 127.0.0.1:9102 \
-//	    --webhook-url http://127.0.0.1:8080
+//	    --webhook-url http://127.0.0.1:8080 --orders 100 --rate 5
 //
 // Each simulator starts only when its address is given. The sandbox prints where each one listens
 // and which credentials it accepts, and runs until SIGINT or SIGTERM. Their state lives as long as
 // the sandbox does, so a hub can be stopped and restarted against the same simulated world.
+//
+// With --orders N the sandbox also plays the shop and its customers: it places N orders through the
+// gateway simulators it started (cmd/internal/traffic: approvals, declines, reviews, refunds,
+// unknown stock codes, Opayo payments), at --rate orders per second, prints a summary and keeps
+// serving. The simulators deliver the resulting webhooks to --webhook-url.
 package main
 
 import (
@@ -16,15 +21,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
-	"github.com/payhub/payhub/connectors/cybersource/cybersourcesim"
-	"github.com/payhub/payhub/connectors/opayo/opayosim"
+	"github.com/payhub/payhub/cmd/internal/simulators"
+	"github.com/payhub/payhub/cmd/internal/traffic"
 	"github.com/payhub/payhub/connectors/syspro/sysprosim"
 )
 
@@ -32,32 +37,17 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// rateDefault is the default of --rate, in orders per second.
+const rateDefault = 5
+
 // options are the sandbox's flags.
 type options struct {
 	sysproAddr, opayoAddr, cybersourceAddr string
 	seedFile                               string
 	webhookURL                             string
-	syspro                                 sysproCredentials
-	opayo                                  opayoCredentials
-	cybersource                            cybersourceCredentials
-}
-
-// sysproCredentials are what the SYSPRO simulator accepts at Logon.
-type sysproCredentials struct {
-	operator, operatorPassword, company, companyPassword string
-	seats                                                int
-}
-
-// opayoCredentials are what the Opayo simulator accepts on Pi (Basic auth), on Reporting (signed
-// vspaccess requests) and as the Server-protocol vendor.
-type opayoCredentials struct {
-	integrationKey, integrationPassword, vendor, reportingUser, reportingPassword string
-}
-
-// cybersourceCredentials are what the Cybersource simulator verifies requests with and signs
-// its webhooks with.
-type cybersourceCredentials struct {
-	merchantID, keyID, secret, webhookKeyID, webhookKey string
+	orders                                 int
+	rate                                   float64
+	simulators.Credentials
 }
 
 // fixture is the --seed file: one section per simulator.
@@ -84,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
-	var o options
+	o := options{Credentials: simulators.DefaultCredentials()}
 	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.sysproAddr, "syspro", "", "address of the SYSPRO e.net simulator, e.g. 127.0.0.1:9103")
@@ -92,30 +82,32 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cybersourceAddr, "cybersource", "", "address of the Cybersource simulator, e.g. 127.0.0.1:9102")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "where the Cybersource simulator delivers its webhooks: a hub's base URL (…/webhooks/cybersource is added) or a full URL")
 	fs.StringVar(&o.seedFile, "seed", "", `JSON fixture loaded on top of the default data: {"syspro": {customers, stock, ...}}`)
+	fs.IntVar(&o.orders, "orders", 0, "place this many shop orders through the gateway simulators once they run (a realistic mix: approvals, declines, reviews, refunds, unknown stock codes), then keep serving")
+	fs.Float64Var(&o.rate, "rate", rateDefault, "orders per second placed by --orders")
 
-	fs.StringVar(&o.syspro.operator, "syspro-operator", "ADMIN", "SYSPRO operator the simulator accepts")
-	fs.StringVar(&o.syspro.operatorPassword, "syspro-operator-password", "admin", "that operator's password")
-	fs.StringVar(&o.syspro.company, "syspro-company", "EDU1", "SYSPRO company id the simulator accepts")
-	fs.StringVar(&o.syspro.companyPassword, "syspro-company-password", "", "that company's password")
-	fs.IntVar(&o.syspro.seats, "syspro-seats", sysprosim.SeatsPerOperatorDefault, "licence seats of the operator: a further logon evicts the oldest session")
+	fs.StringVar(&o.Syspro.Operator, "syspro-operator", o.Syspro.Operator, "SYSPRO operator the simulator accepts")
+	fs.StringVar(&o.Syspro.OperatorPassword, "syspro-operator-password", o.Syspro.OperatorPassword, "that operator's password")
+	fs.StringVar(&o.Syspro.Company, "syspro-company", o.Syspro.Company, "SYSPRO company id the simulator accepts")
+	fs.StringVar(&o.Syspro.CompanyPassword, "syspro-company-password", o.Syspro.CompanyPassword, "that company's password")
+	fs.IntVar(&o.Syspro.Seats, "syspro-seats", o.Syspro.Seats, "licence seats of the operator: a further logon evicts the oldest session")
 
-	fs.StringVar(&o.opayo.integrationKey, "opayo-integration-key", opayosim.DefaultIntegrationKey, "Opayo Pi integration key")
-	fs.StringVar(&o.opayo.integrationPassword, "opayo-integration-password", opayosim.DefaultIntegrationPassword, "Opayo Pi integration password")
-	fs.StringVar(&o.opayo.vendor, "opayo-vendor", opayosim.DefaultVendor, "Opayo vendor name (Pi, Reporting and Server protocol)")
-	fs.StringVar(&o.opayo.reportingUser, "opayo-reporting-user", opayosim.DefaultReportingUser, "Opayo Reporting & Admin API user")
-	fs.StringVar(&o.opayo.reportingPassword, "opayo-reporting-password", opayosim.DefaultReportingPassword, "that user's password")
+	fs.StringVar(&o.Opayo.IntegrationKey, "opayo-integration-key", o.Opayo.IntegrationKey, "Opayo Pi integration key")
+	fs.StringVar(&o.Opayo.IntegrationPassword, "opayo-integration-password", o.Opayo.IntegrationPassword, "Opayo Pi integration password")
+	fs.StringVar(&o.Opayo.Vendor, "opayo-vendor", o.Opayo.Vendor, "Opayo vendor name (Pi, Reporting and Server protocol)")
+	fs.StringVar(&o.Opayo.ReportingUser, "opayo-reporting-user", o.Opayo.ReportingUser, "Opayo Reporting & Admin API user")
+	fs.StringVar(&o.Opayo.ReportingPassword, "opayo-reporting-password", o.Opayo.ReportingPassword, "that user's password")
 
-	fs.StringVar(&o.cybersource.merchantID, "cybersource-merchant-id", cybersourcesim.DefaultMerchantID, "Cybersource merchant id")
-	fs.StringVar(&o.cybersource.keyID, "cybersource-key-id", cybersourcesim.DefaultKeyID, "Cybersource shared-secret key id")
-	fs.StringVar(&o.cybersource.secret, "cybersource-secret", cybersourcesim.DefaultSecret, "Cybersource shared secret, base64")
-	fs.StringVar(&o.cybersource.webhookKeyID, "cybersource-webhook-key-id", cybersourcesim.DefaultWebhookKeyID, "id of the key webhooks are signed with")
-	fs.StringVar(&o.cybersource.webhookKey, "cybersource-webhook-key", cybersourcesim.DefaultWebhookKey, "webhook signing key, base64")
+	fs.StringVar(&o.Cybersource.MerchantID, "cybersource-merchant-id", o.Cybersource.MerchantID, "Cybersource merchant id")
+	fs.StringVar(&o.Cybersource.KeyID, "cybersource-key-id", o.Cybersource.KeyID, "Cybersource shared-secret key id")
+	fs.StringVar(&o.Cybersource.Secret, "cybersource-secret", o.Cybersource.Secret, "Cybersource shared secret, base64")
+	fs.StringVar(&o.Cybersource.WebhookKeyID, "cybersource-webhook-key-id", o.Cybersource.WebhookKeyID, "id of the key webhooks are signed with")
+	fs.StringVar(&o.Cybersource.WebhookKey, "cybersource-webhook-key", o.Cybersource.WebhookKey, "webhook signing key, base64")
 
 	err := fs.Parse(args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fs.SetOutput(stderr)
-		fmt.Fprintln(stderr, "Usage: sandbox [--syspro ADDR] [--opayo ADDR] [--cybersource ADDR] [--webhook-url URL] [--seed FILE] [flags]")
+		fmt.Fprintln(stderr, "Usage: sandbox [--syspro ADDR] [--opayo ADDR] [--cybersource ADDR] [--webhook-url URL] [--seed FILE] [--orders N] [--rate PER_SECOND] [flags]")
 		fs.PrintDefaults()
 		return o, err
 	case err != nil:
@@ -124,8 +116,14 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case o.sysproAddr == "" && o.opayoAddr == "" && o.cybersourceAddr == "":
 		return o, errors.New("no simulator to run: give --syspro, --opayo and/or --cybersource ADDR")
-	case o.syspro.seats < 1:
-		return o, fmt.Errorf("--syspro-seats must be 1 or more (got %d)", o.syspro.seats)
+	case o.Syspro.Seats < 1:
+		return o, fmt.Errorf("--syspro-seats must be 1 or more (got %d)", o.Syspro.Seats)
+	case o.orders < 0:
+		return o, fmt.Errorf("--orders must be 0 or more (got %d)", o.orders)
+	case !(o.rate > 0) || o.rate > 1000:
+		return o, fmt.Errorf("--rate must be more than 0 and at most 1000 orders per second (got %v)", o.rate)
+	case o.orders > 0 && o.opayoAddr == "" && o.cybersourceAddr == "":
+		return o, errors.New("--orders needs a gateway simulator to pay through: give --cybersource and/or --opayo ADDR")
 	}
 	if o.webhookURL != "" {
 		u, err := webhookTarget(o.webhookURL, "cybersource")
@@ -150,13 +148,9 @@ func webhookTarget(raw, gateway string) (string, error) {
 	return u.String(), nil
 }
 
-// simulator is what serve needs of each simulator.
-type simulator interface {
-	Serve(ctx context.Context, ln net.Listener) error
-}
-
 // serve runs the requested simulators until ctx ends. Every address is bound before anything is
-// printed, so a busy port fails the whole sandbox at once.
+// printed, so a busy port fails the whole sandbox at once. With --orders, the shop's traffic is
+// placed once the simulators serve; the sandbox keeps serving afterwards.
 func serve(ctx context.Context, o options, stdout io.Writer) error {
 	var f fixture
 	if o.seedFile != "" {
@@ -165,116 +159,56 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 			return err
 		}
 	}
-	type running struct {
-		sim simulator
-		ln  net.Listener
+	sims, err := simulators.Start(simulators.Options{
+		SysproAddr: o.sysproAddr, OpayoAddr: o.opayoAddr, CybersourceAddr: o.cybersourceAddr,
+		WebhookURL: o.webhookURL, SysproSeed: f.Syspro, Credentials: o.Credentials,
+	})
+	if err != nil {
+		return err
 	}
-	var sims []running
+	defer sims.Close()
+	var gen *traffic.Generator
+	if o.orders > 0 {
+		if gen, err = newGenerator(sims, o, stdout); err != nil {
+			return err
+		}
+	}
+
 	var banner strings.Builder
-	defer func() {
-		for _, r := range sims {
-			r.ln.Close()
-		}
-	}()
-	listen := func(addr string, sim simulator) error {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return err
-		}
-		sims = append(sims, running{sim, ln})
-		return nil
-	}
-
-	if o.sysproAddr != "" {
-		if err := listen(o.sysproAddr, newSyspro(o.syspro, f.Syspro)); err != nil {
-			return err
-		}
-		printSyspro(&banner, o)
-	}
-	if o.opayoAddr != "" {
-		sim := opayosim.New(opayosim.Options{
-			IntegrationKey: o.opayo.integrationKey, IntegrationPassword: o.opayo.integrationPassword,
-			Vendor: o.opayo.vendor, ReportingUser: o.opayo.reportingUser, ReportingPassword: o.opayo.reportingPassword,
-		})
-		defer sim.Close()
-		if err := listen(o.opayoAddr, sim); err != nil {
-			return err
-		}
-		printOpayo(&banner, o)
-	}
-	if o.cybersourceAddr != "" {
-		sim := cybersourcesim.New(cybersourcesim.Options{
-			MerchantID: o.cybersource.merchantID, KeyID: o.cybersource.keyID, Secret: o.cybersource.secret,
-			WebhookURL: o.webhookURL, WebhookKeyID: o.cybersource.webhookKeyID, WebhookKey: o.cybersource.webhookKey,
-		})
-		defer sim.Close()
-		if err := listen(o.cybersourceAddr, sim); err != nil {
-			return err
-		}
-		printCybersource(&banner, o)
-	}
-
+	sims.Banner(&banner)
 	io.WriteString(stdout, banner.String())
-	errc := make(chan error, len(sims))
-	for _, r := range sims {
-		go func() { errc <- r.sim.Serve(ctx, r.ln) }()
-	}
-	var first error
-	for range sims {
-		if err := <-errc; err != nil && first == nil {
-			first = err
+
+	served := make(chan error, 1)
+	go func() { served <- sims.Serve(ctx) }()
+	if gen != nil {
+		// The listeners are bound, so the shop's first calls wait in their backlog at worst.
+		fmt.Fprintf(stdout, "Placing %d orders at %v per second…\n", o.orders, o.rate)
+		sum, err := gen.Run(ctx)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "Placed %s\n", sum)
+		case ctx.Err() != nil:
+			fmt.Fprintf(stdout, "Stopped after %s\n", sum)
+		default:
+			fmt.Fprintf(stdout, "Traffic stopped: %v (after %s)\n", err, sum)
 		}
 	}
-	return first
+	return <-served
 }
 
-func newSyspro(c sysproCredentials, extra *sysprosim.Seed) *sysprosim.Server {
-	seed := sysprosim.DefaultSeed()
-	seed.Operators = []sysprosim.Operator{{Code: c.operator, Password: c.operatorPassword, Seats: c.seats}}
-	for i := range seed.Companies {
-		seed.Companies[i].ID, seed.Companies[i].Password = c.company, c.companyPassword
+// newGenerator builds the shop's traffic generator on the clients of the gateway simulators
+// that run; its log goes to w.
+func newGenerator(sims *simulators.Set, o options, w io.Writer) (*traffic.Generator, error) {
+	cs, err := sims.CybersourceClient()
+	if err != nil {
+		return nil, err
 	}
-	sim := sysprosim.New(sysprosim.Options{Seed: &seed, SeatsPerOperator: c.seats})
-	if extra != nil {
-		sim.Seed(*extra)
+	op, err := sims.OpayoClient()
+	if err != nil {
+		return nil, err
 	}
-	return sim
-}
-
-func printSyspro(w io.Writer, o options) {
-	companyPassword := o.syspro.companyPassword
-	if companyPassword == "" {
-		companyPassword = "(empty)"
-	}
-	fmt.Fprintf(w, "SYSPRO e.net simulator  http://%s%s\n", o.sysproAddr, sysprosim.BasePath)
-	fmt.Fprintf(w, "  operator %s / password %s, company %s / password %s, %d seat(s)\n",
-		o.syspro.operator, o.syspro.operatorPassword, o.syspro.company, companyPassword, o.syspro.seats)
-	printControl(w, o.sysproAddr)
-}
-
-func printOpayo(w io.Writer, o options) {
-	fmt.Fprintf(w, "Opayo simulator         Pi http://%s%s   Reporting http://%s%s   Server http://%s%s\n",
-		o.opayoAddr, opayosim.PiBasePath, o.opayoAddr, opayosim.ReportingPath, o.opayoAddr, opayosim.ServerRegisterPath)
-	fmt.Fprintf(w, "  Pi integration key %s / password %s, vendor %s\n",
-		o.opayo.integrationKey, o.opayo.integrationPassword, o.opayo.vendor)
-	fmt.Fprintf(w, "  Reporting vendor %s, user %s / password %s\n", o.opayo.vendor, o.opayo.reportingUser, o.opayo.reportingPassword)
-	printControl(w, o.opayoAddr)
-}
-
-func printCybersource(w io.Writer, o options) {
-	fmt.Fprintf(w, "Cybersource simulator   http://%s\n", o.cybersourceAddr)
-	fmt.Fprintf(w, "  merchant id %s, key id %s, secret (base64) %s\n", o.cybersource.merchantID, o.cybersource.keyID, o.cybersource.secret)
-	hooks := o.webhookURL
-	if hooks == "" {
-		hooks = "nowhere (no --webhook-url)"
-	}
-	fmt.Fprintf(w, "  webhooks to %s, signed with key id %s, key (base64) %s\n", hooks, o.cybersource.webhookKeyID, o.cybersource.webhookKey)
-	printControl(w, o.cybersourceAddr)
-}
-
-func printControl(w io.Writer, addr string) {
-	fmt.Fprintf(w, "  state http://%s/_sim/state   faults POST http://%s/_sim/faults   clock POST http://%s/_sim/clock\n",
-		addr, addr, addr)
+	return &traffic.Generator{Cybersource: cs, Opayo: op, Orders: o.orders, Rate: o.rate,
+		Seed: time.Now().UnixNano(), Log: w}, nil
 }
 
 func loadFixture(path string) (fixture, error) {

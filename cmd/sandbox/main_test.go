@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -103,7 +104,8 @@ func TestSandboxRunsTheSysproSimulatorWithTheCredentialsItPrints(t *testing.T) {
 
 func TestSandboxBadFlagsExitWithOneLine(t *testing.T) {
 	bin := buildSandbox(t)
-	for _, args := range [][]string{{"--bogus"}, {}, {"--opayo", "127.0.0.1:9101", "--webhook-url", "ftp://hub"}, {"--syspro", "x", "--syspro-seats", "0"}} {
+	for _, args := range [][]string{{"--bogus"}, {}, {"--opayo", "127.0.0.1:9101", "--webhook-url", "ftp://hub"}, {"--syspro", "x", "--syspro-seats", "0"},
+		{"--syspro", "x", "--orders", "5"}, {"--cybersource", "x", "--orders", "5", "--rate", "0"}, {"--cybersource", "x", "--orders", "-1"}} {
 		var stderr bytes.Buffer
 		cmd := exec.Command(bin, args...)
 		cmd.Stderr = &stderr
@@ -227,5 +229,75 @@ func TestSandboxRefusesABusyAddressBeforeServing(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "address already in use") {
 		t.Errorf("stderr %q does not say why", stderr.String())
+	}
+}
+
+func TestSandboxPlacesOrdersThenKeepsServing(t *testing.T) {
+	bin := buildSandbox(t)
+	opayo, cybersource := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--opayo", opayo, "--cybersource", cybersource, "--webhook-url", "http://127.0.0.1:1",
+		"--orders", "30", "--rate", "100")
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "Placed 30 orders") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary after 20s; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := stdout.String()
+	t.Logf("%s", out[strings.Index(out, "Placed 30 orders"):])
+	if !strings.Contains(out, "0 failed") {
+		t.Errorf("some orders failed:\n%s", out)
+	}
+	for _, pan := range []string{"4111111111111111", "5555555555554444", "4000000000000002", "4929000000006", "5404000000000001"} {
+		if strings.Contains(out, pan) {
+			t.Errorf("the output shows card number %s", pan)
+		}
+	}
+	var state struct {
+		Transactions []struct {
+			Kind                string `json:"kind"`
+			ClientReferenceCode string `json:"clientReferenceCode"`
+		} `json:"transactions"`
+		WebhookDeliveries []json.RawMessage `json:"webhookDeliveries"`
+	}
+	if err := json.Unmarshal([]byte(get(t, "http://"+cybersource+"/_sim/state")), &state); err != nil {
+		t.Fatal(err)
+	}
+	payments := 0
+	for _, tx := range state.Transactions {
+		if tx.Kind == "authorization" || tx.Kind == "sale" {
+			payments++
+		}
+		if !strings.HasPrefix(tx.ClientReferenceCode, "DEMO-") {
+			t.Errorf("reference %q", tx.ClientReferenceCode)
+		}
+	}
+	if payments < 25 || payments > 30 {
+		t.Errorf("%d Cybersource payments for 30 orders", payments)
+	}
+	if len(state.WebhookDeliveries) == 0 {
+		t.Errorf("no webhook was sent to --webhook-url")
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v; stderr %s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox did not stop on SIGINT")
 	}
 }

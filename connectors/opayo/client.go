@@ -103,6 +103,10 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Vendor returns the vendor name the client was configured with. A Server notification's
+// VPSSignature hashes it (lower-cased), so a notification handler needs it to call Verify.
+func (c *Client) Vendor() string { return c.cfg.Vendor }
+
 // checkURL accepts an empty value or an absolute http(s) URL without query, returning it
 // without a trailing slash.
 func checkURL(field, raw string) (string, error) {

@@ -22,6 +22,22 @@ type CustomerAccount struct {
 	CreditLimit decimal.Decimal
 	// OnHold is SYSPRO's CustomerOnHold flag.
 	OnHold bool
+	// Email, Telephone, SoldToAddr (SoldToAddr1..5) and SoldPostalCode use the ARSSCS names. They
+	// are only meaningful when Reported says the output carried them: an installation whose ARSQRY
+	// leaves them out must not be read as a customer without an e-mail or address.
+	Email          string
+	Telephone      string
+	SoldToAddr     [5]string
+	SoldPostalCode string
+	Reported       CustomerFieldsReported
+}
+
+// CustomerFieldsReported says which of the leaves no capture confirms ARSQRY returned.
+type CustomerFieldsReported struct {
+	Email     bool
+	Telephone bool
+	// SoldTo is true when any of SoldToAddr1..5 or SoldPostalCode was present.
+	SoldTo bool
 }
 
 type arsqryQuery struct {
@@ -72,19 +88,33 @@ func (c *Client) QueryCustomer(ctx context.Context, customer string) (*CustomerA
 var customerNameLeaves = []string{"CustomerName", "Name"}
 
 func parseCustomerAccount(resp *Response) *CustomerAccount {
-	leaf := func(names ...string) string {
+	present := func(names ...string) (string, bool) {
 		for _, name := range names {
 			if n := findLeaf(resp.Root, name); n != nil {
-				return strings.TrimSpace(n.Text)
+				return strings.TrimSpace(n.Text), true
 			}
 		}
-		return ""
+		return "", false
+	}
+	leaf := func(names ...string) string {
+		v, _ := present(names...)
+		return v
 	}
 	acc := &CustomerAccount{Customer: leaf("Customer"), Name: leaf(customerNameLeaves...), Currency: leaf("Currency"),
 		OnHold: leaf("CustomerOnHold") == "Y"}
 	if d, err := decimal.NewFromString(leaf("CreditLimit")); err == nil {
 		acc.CreditLimit = d
 	}
+	acc.Email, acc.Reported.Email = present("Email")
+	acc.Telephone, acc.Reported.Telephone = present("Telephone")
+	for i := range acc.SoldToAddr {
+		var ok bool
+		acc.SoldToAddr[i], ok = present("SoldToAddr" + string(rune('1'+i)))
+		acc.Reported.SoldTo = acc.Reported.SoldTo || ok
+	}
+	var ok bool
+	acc.SoldPostalCode, ok = present("SoldPostalCode")
+	acc.Reported.SoldTo = acc.Reported.SoldTo || ok
 	return acc
 }
 

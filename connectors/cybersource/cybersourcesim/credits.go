@@ -21,6 +21,11 @@ func (s *Server) handleCredit(w http.ResponseWriter, r *http.Request, body []byt
 		writeAPIError(w, e)
 		return
 	}
+	shipTo, lineItems, e := readOrderData(now, req.OrderInformation, currency)
+	if e != nil {
+		writeAPIError(w, e)
+		return
+	}
 	summary := summarize(src.pan, src.brand, src.month, src.year)
 	t := &Transaction{
 		ID:                  s.newTransactionID(now),
@@ -37,6 +42,8 @@ func (s *Server) handleCredit(w http.ResponseWriter, r *http.Request, body []byt
 		ReconciliationID:    s.newReconciliationID(),
 		Card:                &summary,
 		BillTo:              billTo,
+		ShipTo:              shipTo,
+		LineItems:           lineItems,
 		ResponseCode:        "00",
 		CustomerID:          src.customerID,
 		PaymentInstrumentID: src.paymentInstrumentID,

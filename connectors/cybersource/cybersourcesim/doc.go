@@ -57,6 +57,20 @@
 // minutes of the simulator clock is 400 DUPLICATE_REQUEST. Unknown ids answer 404
 // {"submitTimeUtc","status":"NOT_FOUND","reason":"NOT_FOUND","message"}.
 //
+// # Order data
+//
+// A payment's (or credit's) orderInformation.shipTo and orderInformation.lineItems (productCode,
+// productName, productSku, quantity, unitPrice, taxAmount, totalAmount) are kept on the
+// transaction and shown by Transaction Details under orderInformation.shipTo and
+// orderInformation.lineItems (quantity a number, amounts strings with the currency's decimals,
+// taxAmount "0.00" and quantity 1 when not sent, totalAmount only when sent). unitPrice is
+// required on every line (MISSING_FIELD orderInformation.lineItems[n].unitPrice); a quantity that
+// is not a whole number from 1, or an amount that is not a plain decimal or is negative, is
+// INVALID_DATA; amounts with more decimals than the currency are truncated, as Cybersource does.
+// Follow-ons do not repeat the order data. Transaction Details of a payment Decision Manager sent
+// to review or rejected lists the rule that fired in riskInformation.rules[] ({name, decision}):
+// RuleReviewEmail or RuleRejectEmail.
+//
 // # Follow-ons
 //
 // Captures (POST /pts/v2/payments/{id}/captures) add up to at most the authorized amount less

@@ -43,6 +43,10 @@ func (s *Server) createPayment(req *paymentRequest) (*Transaction, *apiError) {
 	if src.pan == CardSystemError {
 		return nil, serverError(now, reasonSystemError)
 	}
+	shipTo, lineItems, e := readOrderData(now, req.OrderInformation, currency)
+	if e != nil {
+		return nil, e
+	}
 	code := strings.TrimSpace(req.ClientReferenceInformation.Code)
 	if s.isDuplicatePayment(code, now) {
 		return nil, invalidRequest(now, reasonDuplicateRequest, messageDuplicateRequest)
@@ -65,6 +69,8 @@ func (s *Server) createPayment(req *paymentRequest) (*Transaction, *apiError) {
 		ReconciliationID:    s.newReconciliationID(),
 		Card:                &summary,
 		BillTo:              billTo,
+		ShipTo:              shipTo,
+		LineItems:           lineItems,
 		ResponseCode:        out.responseCode,
 		AVSCode:             out.avs,
 		CVNCode:             out.cvn,

@@ -84,16 +84,19 @@ type Transaction struct {
 	ParentID string `json:"parentId,omitempty"`
 	RootID   string `json:"rootId"`
 	// FollowOns are the ids of the transactions that act on this one, oldest first.
-	FollowOns            []string     `json:"followOns,omitempty"`
-	ReconciliationID     string       `json:"reconciliationId"`
-	Card                 *CardSummary `json:"card,omitempty"`
-	BillTo               *Address     `json:"billTo,omitempty"`
-	ApprovalCode         string       `json:"approvalCode,omitempty"`
-	ResponseCode         string       `json:"responseCode,omitempty"`
-	NetworkTransactionID string       `json:"networkTransactionId,omitempty"`
-	AVSCode              string       `json:"avsCode,omitempty"`
-	CVNCode              string       `json:"cvnCode,omitempty"`
-	Risk                 *RiskResult  `json:"risk,omitempty"`
+	FollowOns        []string     `json:"followOns,omitempty"`
+	ReconciliationID string       `json:"reconciliationId"`
+	Card             *CardSummary `json:"card,omitempty"`
+	BillTo           *Address     `json:"billTo,omitempty"`
+	// ShipTo and LineItems are the payment's orderInformation.shipTo and lineItems, as sent.
+	ShipTo               *Address    `json:"shipTo,omitempty"`
+	LineItems            []LineItem  `json:"lineItems,omitempty"`
+	ApprovalCode         string      `json:"approvalCode,omitempty"`
+	ResponseCode         string      `json:"responseCode,omitempty"`
+	NetworkTransactionID string      `json:"networkTransactionId,omitempty"`
+	AVSCode              string      `json:"avsCode,omitempty"`
+	CVNCode              string      `json:"cvnCode,omitempty"`
+	Risk                 *RiskResult `json:"risk,omitempty"`
 	// CustomerID, PaymentInstrumentID and InstrumentIdentifierID are the TMS tokens the payment
 	// used or created.
 	CustomerID              string `json:"customerId,omitempty"`
@@ -282,6 +285,11 @@ func copyTransaction(t *Transaction) Transaction {
 		b := *t.BillTo
 		c.BillTo = &b
 	}
+	if t.ShipTo != nil {
+		b := *t.ShipTo
+		c.ShipTo = &b
+	}
+	c.LineItems = slices.Clone(t.LineItems)
 	if t.Risk != nil {
 		r := *t.Risk
 		c.Risk = &r

@@ -43,6 +43,12 @@ func (s *Server) detailsBody(t *Transaction) obj {
 	if t.BillTo != nil {
 		order["billTo"] = *t.BillTo
 	}
+	if t.ShipTo != nil {
+		order["shipTo"] = *t.ShipTo
+	}
+	if len(t.LineItems) > 0 {
+		order["lineItems"] = lineItemsView(t.LineItems, t.Currency)
+	}
 	related := []obj{}
 	if p := s.state.txns[t.ParentID]; p != nil && p.ID != t.ID {
 		related = append(related, link(http.MethodGet, "/tss/v2/transactions/"+p.ID))
@@ -66,8 +72,12 @@ func (s *Server) detailsBody(t *Transaction) obj {
 		"_links":                     obj{"self": link(http.MethodGet, "/tss/v2/transactions/"+t.ID), "relatedTransactions": related},
 	}
 	if t.Risk != nil {
-		b["riskInformation"] = obj{"profile": obj{"name": t.Risk.Profile, "decision": t.Risk.Decision},
+		risk := obj{"profile": obj{"name": t.Risk.Profile, "decision": t.Risk.Decision},
 			"score": obj{"result": t.Risk.Score}}
+		if rules := riskRules(t.Risk); rules != nil {
+			risk["rules"] = rules
+		}
+		b["riskInformation"] = risk
 	}
 	if t.Reason != "" {
 		b["errorInformation"] = obj{"reason": t.Reason, "message": reasonMessages[t.Reason]}

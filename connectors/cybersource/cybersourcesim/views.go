@@ -82,11 +82,15 @@ func riskInformation(t *Transaction) obj {
 	if t.Risk == nil {
 		return nil
 	}
-	return obj{
+	ri := obj{
 		"profile":   obj{"name": t.Risk.Profile, "selectorRule": "Default Active Profile", "decision": t.Risk.Decision},
 		"score":     obj{"result": strconv.Itoa(t.Risk.Score), "factorCodes": []string{"V"}, "modelUsed": "default"},
 		"infoCodes": obj{"velocity": []string{"VEL-NAME"}},
 	}
+	if rules := riskRules(t.Risk); rules != nil {
+		ri["rules"] = rules
+	}
+	return ri
 }
 
 // paymentBody is the answer of POST /pts/v2/payments and GET /pts/v2/payments/{id}.

@@ -41,6 +41,19 @@ type Address struct {
 type orderInformationIn struct {
 	AmountDetails amountDetailsIn `json:"amountDetails"`
 	BillTo        *Address        `json:"billTo"`
+	ShipTo        *Address        `json:"shipTo"`
+	LineItems     []lineItemIn    `json:"lineItems"`
+}
+
+// lineItemIn is one orderInformation.lineItems entry as sent.
+type lineItemIn struct {
+	ProductCode string     `json:"productCode"`
+	ProductName string     `json:"productName"`
+	ProductSKU  string     `json:"productSku"`
+	Quantity    wireAmount `json:"quantity"`
+	UnitPrice   wireAmount `json:"unitPrice"`
+	TaxAmount   wireAmount `json:"taxAmount"`
+	TotalAmount wireAmount `json:"totalAmount"`
 }
 
 type cardIn struct {

@@ -2,8 +2,9 @@ package sysprosim
 
 import "github.com/shopspring/decimal"
 
-// arsqry is ARSQRY, the customer query: Key/Customer in, ARStatement out with the customer header and,
-// when Option/IncludeInvoices=Y, the open invoices. Leaf names beyond the root are not in a public
+// arsqry is ARSQRY, the customer query: Key/Customer in, ARStatement out with the customer header
+// (name, contact, currency, hold flag, credit limit, sold-to address, balance) and, when
+// Option/IncludeInvoices=Y, the open invoices. Leaf names beyond the root are not in a public
 // capture (syspro.md §3.6); the simulator uses SYSPRO's field names.
 func (s *Server) arsqry(c *boCall) string {
 	code := c.doc.get("Key", "Customer")
@@ -35,6 +36,8 @@ func (s *Server) arsqry(c *boCall) string {
 	x.open("Header")
 	x.leaf("Customer", cu.Customer).leaf("CustomerName", cu.Name).leaf("Email", cu.Email).leaf("Telephone", cu.Telephone)
 	x.leaf("Currency", cu.Currency).leaf("Branch", cu.Branch).leaf("CustomerOnHold", onHold)
+	x.leaf("SoldToAddr1", cu.SoldToAddr1).leaf("SoldToAddr2", cu.SoldToAddr2).leaf("SoldToAddr3", cu.SoldToAddr3)
+	x.leaf("SoldToAddr4", cu.SoldToAddr4).leaf("SoldToAddr5", cu.SoldToAddr5).leaf("SoldPostalCode", cu.SoldPostalCode)
 	x.leaf("CreditLimit", padMoney(cu.CreditLimit)).leaf("Edited_CreditLimit", cu.CreditLimit.StringFixed(2))
 	x.leaf("CurrentBalance", padMoney(balance)).leaf("Edited_CurrentBalance", balance.StringFixed(2))
 	x.close()

@@ -83,6 +83,10 @@ func (s *Server) saveCustomer(add bool, code string, it *xmlNode) string {
 	set("ShipToAddr1", &cu.ShipAddress1)
 	set("ShipPostalCode", &cu.ShipPostalCode)
 	set("SoldToAddr1", &cu.SoldToAddr1)
+	set("SoldToAddr2", &cu.SoldToAddr2)
+	set("SoldToAddr3", &cu.SoldToAddr3)
+	set("SoldToAddr4", &cu.SoldToAddr4)
+	set("SoldToAddr5", &cu.SoldToAddr5)
 	set("SoldPostalCode", &cu.SoldPostalCode)
 	if v := it.get("CreditLimit"); v != "" {
 		cu.CreditLimit, _ = parseMoney("Credit limit", v)

@@ -19,6 +19,10 @@ type Customer struct {
 	ShipAddress1   string          `json:"shipAddress1,omitempty"`
 	ShipPostalCode string          `json:"shipPostalCode,omitempty"`
 	SoldToAddr1    string          `json:"soldToAddr1,omitempty"`
+	SoldToAddr2    string          `json:"soldToAddr2,omitempty"`
+	SoldToAddr3    string          `json:"soldToAddr3,omitempty"`
+	SoldToAddr4    string          `json:"soldToAddr4,omitempty"`
+	SoldToAddr5    string          `json:"soldToAddr5,omitempty"`
 	SoldPostalCode string          `json:"soldPostalCode,omitempty"`
 }
 
