@@ -395,7 +395,7 @@ type customerSyncOneWorker struct {
 }
 
 func (w *customerSyncOneWorker) Timeout(*river.Job[customerSyncOneArgs]) time.Duration {
-	return 2 * time.Minute
+	return w.engine.jobTimeout(2 * time.Minute)
 }
 
 func (w *customerSyncOneWorker) Work(ctx context.Context, job *river.Job[customerSyncOneArgs]) error {

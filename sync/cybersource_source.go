@@ -69,7 +69,7 @@ type pollCybersourceWorker struct {
 }
 
 func (w *pollCybersourceWorker) Timeout(*river.Job[pollCybersourceArgs]) time.Duration {
-	return 5 * time.Minute
+	return w.engine.jobTimeout(5 * time.Minute)
 }
 
 func (w *pollCybersourceWorker) Work(ctx context.Context, _ *river.Job[pollCybersourceArgs]) error {

@@ -68,7 +68,8 @@ type Config struct {
 	// PollInterval is how often the gateways are polled for what webhooks missed and the janitor
 	// re-queries payments in an unknown state; zero is PollIntervalDefault.
 	PollInterval time.Duration
-	// StatusInterval is how often SYSPRO is asked about open orders; zero is StatusIntervalDefault.
+	// StatusInterval is how often SYSPRO is asked about open orders and customers are compared
+	// across systems; zero is StatusIntervalDefault.
 	StatusInterval time.Duration
 	// Backoff is the retry schedule of transient failures; zero is BackoffDefault.
 	Backoff Backoff

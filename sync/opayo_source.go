@@ -103,7 +103,9 @@ type pollOpayoWorker struct {
 	engine *Engine
 }
 
-func (w *pollOpayoWorker) Timeout(*river.Job[pollOpayoArgs]) time.Duration { return 5 * time.Minute }
+func (w *pollOpayoWorker) Timeout(*river.Job[pollOpayoArgs]) time.Duration {
+	return w.engine.jobTimeout(5 * time.Minute)
+}
 
 func (w *pollOpayoWorker) Work(ctx context.Context, _ *river.Job[pollOpayoArgs]) error {
 	_, err := w.engine.pollOpayo(ctx, time.Now())

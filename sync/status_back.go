@@ -21,11 +21,16 @@ import (
 // syspro_order_status_check job per order on the SYSPRO queue. That job reads the order with
 // SORQRY, maps SYSPRO's OrderStatus to a canonical status through the mapping_rules of kind
 // status_map and scope "syspro", and when the canonical status or the SYSPRO status changed,
-// updates the order and appends order.status_changed in one transaction.
+// updates the order and appends order.status_changed in one transaction (payload orderId,
+// customerPoNumber, sysproOrderNumber, from, to, sysproStatus, and shipped: true once the order is
+// to_invoice or complete). The first SYSPRO status of an order whose posting reported none is
+// recorded quietly when it leaves the canonical status as it was. Every check sets
+// syspro_checked_at, without moving the order's updated_at when nothing else changed.
 //
 // Moves the order state machine refuses (say to_invoice back to in_warehouse) are not forced: the
-// order keeps its status, records SYSPRO's, and an anomaly says which move was refused. So does a
-// SYSPRO status no rule maps, and an order SYSPRO no longer knows.
+// order keeps its status, records SYSPRO's, and an anomaly says which move was refused. An anomaly
+// also reports a SYSPRO status no rule maps, and an order SYSPRO no longer knows; each is raised
+// once, not at every check.
 
 // statusBackBatch bounds the orders one read-back round queues.
 const statusBackBatch = 200
@@ -110,7 +115,7 @@ type orderStatusCheckWorker struct {
 }
 
 func (w *orderStatusCheckWorker) Timeout(*river.Job[orderStatusCheckArgs]) time.Duration {
-	return time.Minute
+	return w.engine.jobTimeout(time.Minute)
 }
 
 func (w *orderStatusCheckWorker) Work(ctx context.Context, job *river.Job[orderStatusCheckArgs]) error {
@@ -228,13 +233,17 @@ func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID in
 			return err
 		}
 	}
-	if to == from && order.SysproStatus != nil && *order.SysproStatus == sysproStatus {
+	if to == from && !news {
 		return q.MarkSalesOrderSysproChecked(ctx, order.ID)
 	}
 	if _, err := q.ApplySysproOrderStatus(ctx, db.ApplySysproOrderStatusParams{
 		ID: order.ID, Status: to, SysproStatus: nonEmpty(sysproStatus),
 	}); err != nil {
 		return fmt.Errorf("sync: record SYSPRO status of order %s: %w", number, err)
+	}
+	if to == from && order.SysproStatus == nil {
+		// The first status heard of an order whose posting did not report one: nothing moved.
+		return nil
 	}
 	payload := map[string]any{
 		"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "sysproOrderNumber": number,

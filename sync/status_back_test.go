@@ -78,7 +78,8 @@ func (env *readBackEnv) sysproOrder(t *testing.T, po, customer string) string {
 	return res.SalesOrder
 }
 
-// canonicalOrder writes a canonical order already in SYSPRO (number may be one SYSPRO does not know).
+// canonicalOrder writes a canonical order already in SYSPRO (number may be one SYSPRO does not
+// know; sysproStatus "" is none recorded).
 func (env *readBackEnv) canonicalOrder(t *testing.T, po, customer, number, status, sysproStatus string) int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -90,7 +91,7 @@ func (env *readBackEnv) canonicalOrder(t *testing.T, po, customer, number, statu
 			return err
 		}
 		return tx.QueryRow(ctx, `INSERT INTO sales_orders (customer_id, customer_po_number, syspro_order_number, status,
-			syspro_status, source, currency, total_amount) VALUES ($1, $2, $3, $4, $5, 'shop', 'GBP', 8) RETURNING id`,
+			syspro_status, source, currency, total_amount) VALUES ($1, $2, $3, $4, nullif($5, ''), 'shop', 'GBP', 8) RETURNING id`,
 			customerID, po, number, status, sysproStatus).Scan(&id)
 	})
 	if err != nil {
@@ -182,6 +183,16 @@ func TestStatusBackFollowsAnOrderThroughSysproToComplete(t *testing.T) {
 	}
 	if evs := readBackEvents(t, env.pool, "order.status_changed"); len(evs) != 0 {
 		t.Fatalf("events %+v after an unchanged check", evs)
+	}
+	// An order whose posting did not report SYSPRO's status: the first answer is recorded quietly.
+	number0 := env.sysproOrder(t, "SB-1000", "WEBS01")
+	id0 := env.canonicalOrder(t, "SB-1000", "WEBS01", number0, "open", "")
+	env.refresh(t, id0)
+	if o := env.order(t, id0); o.SysproStatus == nil || *o.SysproStatus != "1" || o.Status != "open" {
+		t.Fatalf("first read-back: %s / %v", o.Status, o.SysproStatus)
+	}
+	if evs := readBackEvents(t, env.pool, "order.status_changed"); len(evs) != 0 {
+		t.Fatalf("events %+v after the first read-back of an open order", evs)
 	}
 
 	env.changeStatus(t, number, syspro.OrderStatusInWarehouse)

@@ -201,10 +201,24 @@ func (e *Engine) ensureCustomer(ctx context.Context, customerID *int64) (db.Cust
 	if err != nil {
 		return c, fmt.Errorf("sync: load customer %d: %w", *customerID, err)
 	}
+	// A customer SYSPRO already confirmed (linked) is not asked about again: SORTOI refuses an
+	// unknown customer anyway, as the business error it is.
+	links, err := e.queries.ListCustomerLinksByCustomerIDs(ctx, []int64{c.ID})
+	if err != nil {
+		return c, err
+	}
+	for _, l := range links {
+		if l.System == "syspro" && l.ExternalID == c.Code {
+			return c, nil
+		}
+	}
+	known := func() (db.Customer, error) {
+		return c, e.queries.LinkCustomer(ctx, db.LinkCustomerParams{CustomerID: c.ID, System: "syspro", ExternalID: c.Code})
+	}
 	_, err = e.cfg.Syspro.QueryCustomer(ctx, c.Code)
 	switch {
 	case err == nil:
-		return c, nil
+		return known()
 	case !syspro.IsBusiness(err):
 		return c, err
 	case !e.cfg.CreateCustomers:
@@ -221,11 +235,11 @@ func (e *Engine) ensureCustomer(ctx context.Context, customerID *int64) (db.Cust
 	if _, err := e.cfg.Syspro.AddCustomer(ctx, setup); err != nil {
 		// A lost answer to an earlier add leaves the customer there; ARSQRY says so.
 		if _, qerr := e.cfg.Syspro.QueryCustomer(ctx, c.Code); qerr == nil {
-			return c, nil
+			return known()
 		}
 		return c, err
 	}
-	return c, nil
+	return known()
 }
 
 // sysproAddress lays a canonical address (JSON with line1, line2, city, region, postalCode,

@@ -94,7 +94,7 @@ func newRig(t *testing.T, faults sysprosim.Faults) *rig {
 cybersource: {url: %s, merchantId: %s, keyId: %s, secret: %s, webhookKeys: [{id: %s, key: %s}]}
 opayo: {piUrl: %s, integrationKey: %s, integrationPassword: %s, vendor: %s, reportingUrl: %s, reportingUser: %s, reportingPassword: %s}
 syspro: {url: %s, operator: ADMIN, operatorPassword: admin, companyId: EDU1, companyPassword: "", seats: 4}
-sync: {createCustomers: true, pollInterval: 1s, statusInterval: 1h, retryBase: 20ms, retryMax: 500ms, rescueAfter: 4s}
+sync: {createCustomers: true, pollInterval: 1s, statusInterval: 1h, retryBase: 20ms, retryMax: 500ms, rescueAfter: 20s}
 `, cyberSrv.URL, cybersourcesim.DefaultMerchantID, cybersourcesim.DefaultKeyID, cybersourcesim.DefaultSecret,
 		cybersourcesim.DefaultWebhookKeyID, cybersourcesim.DefaultWebhookKey,
 		opayoSrv.URL+opayosim.PiBasePath, opayosim.DefaultIntegrationKey, opayosim.DefaultIntegrationPassword, opayosim.DefaultVendor,
@@ -357,7 +357,32 @@ func (r *rig) checkExact(want int) {
 	}
 }
 
+// dumpState logs what the canonical model and the job queue hold, for a failed run.
+func (r *rig) dumpState() {
+	for _, q := range []string{
+		`SELECT gateway || ' ' || kind || ' ' || status, count(*) FROM payments GROUP BY 1 ORDER BY 1`,
+		`SELECT kind || ' ' || state, count(*) FROM river_job GROUP BY 1 ORDER BY 1`,
+		`SELECT kind || ' ' || state || ' ' || left(errors[array_length(errors, 1)]->>'error', 300), count(*) FROM river_job
+		 WHERE errors IS NOT NULL AND state <> 'completed' GROUP BY 1 ORDER BY 2 DESC LIMIT 10`,
+		`SELECT name || ' ' || position, 0 FROM sync_cursors`,
+	} {
+		rows, err := r.pool.Query(context.Background(), q)
+		if err != nil {
+			r.t.Logf("%s: %v", q, err)
+			continue
+		}
+		for rows.Next() {
+			var k string
+			var n int
+			rows.Scan(&k, &n) //nolint:errcheck
+			r.t.Logf("  %-80s %d", k, n)
+		}
+		rows.Close()
+	}
+}
+
 func (r *rig) dumpLogs() {
+	r.dumpState()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, l := range r.hubLogs {
@@ -406,19 +431,28 @@ func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 			}
 		})
 	}()
-	for range 2 {
+	var payErr error
+	paidDone := false
+	for killed := 0; killed < 2; {
 		select {
 		case at := <-kills:
 			r.kill(addr)
 			t.Logf("hub killed with SIGKILL after %d payments (%v)", at, time.Since(start).Round(time.Millisecond))
 			time.Sleep(500 * time.Millisecond)
 			r.start(addr)
-		case err := <-paid:
-			t.Fatalf("payments ended before the kills: %v", err)
+			killed++
+		case payErr = <-paid:
+			paidDone = true
+			if payErr != nil {
+				t.Fatal(payErr)
+			}
+			paid = nil // the kills it signalled are still buffered
 		}
 	}
-	if err := <-paid; err != nil {
-		t.Fatal(err)
+	if !paidDone {
+		if err := <-paid; err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Logf("%d payments made in %v", n, time.Since(start).Round(time.Millisecond))
 	orders, receipts := r.settled(4*time.Minute, n)
@@ -429,6 +463,67 @@ func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 		t.Errorf("redelivery: %v", err)
 	}
 	r.checkExact(n)
+	if t.Failed() {
+		r.dumpLogs()
+	}
+}
+
+// TestTwoReplicasShareTheWorkWithoutDoingAnyJobTwice runs two `hub serve` processes on one
+// database, webhooks spread over both: every posting is attempted exactly once (SYSPRO has no
+// faults here, so a second attempt could only be the same job run twice), and both replicas work.
+func TestTwoReplicasShareTheWorkWithoutDoingAnyJobTwice(t *testing.T) {
+	n := envInt("PAYHUB_REPLICA_PAYMENTS", 300)
+	r := newRig(t, sysprosim.Faults{})
+	a, b := freeAddr(t), freeAddr(t)
+	r.start(a)
+	r.start(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	delivered := make(chan error, 1)
+	go func() { delivered <- r.redeliver(ctx, func() []string { return []string{a, b} }, rand.New(rand.NewPCG(3, 4))) }()
+	if err := r.payAll(ctx, "R", n, func(int) {}); err != nil {
+		t.Fatal(err)
+	}
+	r.settled(3*time.Minute, n)
+	cancel()
+	if err := <-delivered; err != nil {
+		t.Errorf("redelivery: %v", err)
+	}
+	r.checkExact(n)
+
+	var postings, attempts int
+	if err := r.pool.QueryRow(context.Background(), `SELECT count(*), coalesce(sum(attempts), 0) FROM erp_postings`).Scan(&postings, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != postings {
+		t.Errorf("%d postings took %d attempts: some posting was worked twice", postings, attempts)
+	}
+	var twice int
+	if err := r.pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE state = 'completed' AND attempt > 1`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Errorf("%d jobs ran more than once", twice)
+	}
+	rows, err := r.pool.Query(context.Background(), `SELECT attempted_by[1], count(*) FROM river_job
+		WHERE state = 'completed' AND kind = 'erp_posting' GROUP BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := map[string]int{}
+	for rows.Next() {
+		var who string
+		var jobs int
+		if err := rows.Scan(&who, &jobs); err != nil {
+			t.Fatal(err)
+		}
+		workers[who] = jobs
+	}
+	rows.Close()
+	t.Logf("SYSPRO postings per replica: %v", workers)
+	if len(workers) != 2 {
+		t.Errorf("postings were worked by %d replicas, want 2: %v", len(workers), workers)
+	}
 	if t.Failed() {
 		r.dumpLogs()
 	}

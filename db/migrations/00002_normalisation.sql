@@ -6,7 +6,10 @@
 INSERT INTO state_transitions (entity, from_status, to_status) VALUES
     ('payment', 'pending', 'refunded'), ('payment', 'unknown', 'refunded'),
     ('payment', 'unknown', 'partially_refunded'), ('payment', 'review', 'unknown'),
-    ('payment', 'settled', 'voided')
+    ('payment', 'settled', 'voided'),
+    -- SYSPRO releases a suspended order (status S → 1/4/8): the hold ends where SYSPRO is.
+    ('sales_order', 'on_hold', 'open'), ('sales_order', 'on_hold', 'in_warehouse'),
+    ('sales_order', 'on_hold', 'to_invoice')
 ON CONFLICT DO NOTHING;
 
 -- Codes of the customers the hub creates (web shoppers SYSPRO does not know yet): W000001 ...
@@ -88,3 +91,5 @@ DROP SEQUENCE customer_code_seq;
 DELETE FROM state_transitions WHERE entity = 'payment' AND (from_status, to_status) IN
     (('pending', 'refunded'), ('unknown', 'refunded'), ('unknown', 'partially_refunded'), ('review', 'unknown'),
      ('settled', 'voided'));
+DELETE FROM state_transitions WHERE entity = 'sales_order' AND from_status = 'on_hold'
+    AND to_status IN ('open', 'in_warehouse', 'to_invoice');
