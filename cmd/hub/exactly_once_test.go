@@ -418,7 +418,9 @@ func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	delivered := make(chan error, 1)
-	go func() { delivered <- r.redeliver(ctx, func() []string { return current.Load().([]string) }, rand.New(rand.NewPCG(1, 2))) }()
+	go func() {
+		delivered <- r.redeliver(ctx, func() []string { return current.Load().([]string) }, rand.New(rand.NewPCG(1, 2)))
+	}()
 
 	// Kill the hub at a third and at two thirds of the payments, and start it again.
 	kills := make(chan int, 2)
@@ -480,7 +482,9 @@ func TestTwoReplicasShareTheWorkWithoutDoingAnyJobTwice(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	delivered := make(chan error, 1)
-	go func() { delivered <- r.redeliver(ctx, func() []string { return []string{a, b} }, rand.New(rand.NewPCG(3, 4))) }()
+	go func() {
+		delivered <- r.redeliver(ctx, func() []string { return []string{a, b} }, rand.New(rand.NewPCG(3, 4)))
+	}()
 	if err := r.payAll(ctx, "R", n, func(int) {}); err != nil {
 		t.Fatal(err)
 	}
