@@ -59,7 +59,7 @@ type hubProcess struct {
 
 // newRig starts the simulators (SYSPRO with the given faults) and writes the hub's config. The
 // Cybersource simulator's webhooks are captured, not delivered: the test delivers them.
-func newRig(t *testing.T, faults sysprosim.Faults) *rig {
+func newRig(t *testing.T, faults sysprosim.Faults, seatsPerReplica int) *rig {
 	t.Helper()
 	r := &rig{t: t, bin: buildHub(t), dir: dataDir(t), dbURL: dbtest.NewURL(t), hubs: map[string]*hubProcess{},
 		webhooks: make(chan capturedWebhook, 100000)}
@@ -93,13 +93,13 @@ func newRig(t *testing.T, faults sysprosim.Faults) *rig {
 	cfg := fmt.Sprintf(`
 cybersource: {url: %s, merchantId: %s, keyId: %s, secret: %s, webhookKeys: [{id: %s, key: %s}]}
 opayo: {piUrl: %s, integrationKey: %s, integrationPassword: %s, vendor: %s, reportingUrl: %s, reportingUser: %s, reportingPassword: %s}
-syspro: {url: %s, operator: ADMIN, operatorPassword: admin, companyId: EDU1, companyPassword: "", seats: 4}
+syspro: {url: %s, operator: ADMIN, operatorPassword: admin, companyId: EDU1, companyPassword: "", seats: %d}
 sync: {createCustomers: true, pollInterval: 1s, statusInterval: 1h, retryBase: 20ms, retryMax: 500ms, rescueAfter: 20s}
 `, cyberSrv.URL, cybersourcesim.DefaultMerchantID, cybersourcesim.DefaultKeyID, cybersourcesim.DefaultSecret,
 		cybersourcesim.DefaultWebhookKeyID, cybersourcesim.DefaultWebhookKey,
 		opayoSrv.URL+opayosim.PiBasePath, opayosim.DefaultIntegrationKey, opayosim.DefaultIntegrationPassword, opayosim.DefaultVendor,
 		opayoSrv.URL+opayosim.ReportingPath, opayosim.DefaultReportingUser, opayosim.DefaultReportingPassword,
-		sysproSrv.URL+sysprosim.BasePath)
+		sysproSrv.URL+sysprosim.BasePath, seatsPerReplica)
 	if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -384,6 +384,15 @@ func (r *rig) dumpState() {
 func (r *rig) dumpLogs() {
 	r.dumpState()
 	r.mu.Lock()
+	running := make([]string, 0, len(r.hubs))
+	for addr := range r.hubs {
+		running = append(running, addr)
+	}
+	r.mu.Unlock()
+	for _, addr := range running { // their logs are read once they have exited
+		r.kill(addr)
+	}
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, l := range r.hubLogs {
 		s := l.String()
@@ -409,7 +418,7 @@ func envInt(name string, def int) int {
 // number of payments (2,000).
 func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 	n := envInt("PAYHUB_EXACTLY_ONCE_PAYMENTS", 2000)
-	r := newRig(t, sysprosim.Faults{ErrorRate: 0.10, LostResponseRate: 0.10})
+	r := newRig(t, sysprosim.Faults{ErrorRate: 0.10, LostResponseRate: 0.10}, 4)
 	addr := freeAddr(t)
 	r.start(addr)
 	var current atomic.Value
@@ -457,7 +466,7 @@ func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 		}
 	}
 	t.Logf("%d payments made in %v", n, time.Since(start).Round(time.Millisecond))
-	orders, receipts := r.settled(4*time.Minute, n)
+	orders, receipts := r.settled(15*time.Minute, n)
 	t.Logf("SYSPRO has %d orders and %d receipts %v after the first payment; %d webhook deliveries acknowledged",
 		orders, receipts, time.Since(start).Round(time.Millisecond), r.deliveries.Load())
 	cancel()
@@ -475,7 +484,8 @@ func TestExactlyOnceUnderFaultsRedeliveriesAndKills(t *testing.T) {
 // faults here, so a second attempt could only be the same job run twice), and both replicas work.
 func TestTwoReplicasShareTheWorkWithoutDoingAnyJobTwice(t *testing.T) {
 	n := envInt("PAYHUB_REPLICA_PAYMENTS", 300)
-	r := newRig(t, sysprosim.Faults{})
+	// The SYSPRO licence has 4 seats; each replica uses 2 of them (syspro.seats is per process).
+	r := newRig(t, sysprosim.Faults{}, 2)
 	a, b := freeAddr(t), freeAddr(t)
 	r.start(a)
 	r.start(b)

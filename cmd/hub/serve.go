@@ -178,6 +178,9 @@ func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, cfg
 		if cfg.Sync != nil {
 			redirect = cfg.Sync.OpayoRedirectURL
 		}
+		if redirect == "" {
+			logger.Warn("sync.opayoRedirectUrl is not set: Opayo Server-protocol notifications are answered without a RedirectURL")
+		}
 		mux.Handle("POST /webhooks/opayo", &hubsync.OpayoNotifications{Engine: engine, RedirectURL: redirect, Vendor: c.Vendor})
 	}
 	mux.Handle("GET /metrics", metricsHandler())
