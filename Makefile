@@ -6,10 +6,12 @@ run:
 	go run ./cmd/hub serve
 
 test:
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 40m ./...
 
 bench:
 	go test -run '^$$' -bench BenchmarkPaymentsConnection -benchtime 3s ./graph
+	go test -run '^$$' -bench CybersourceWebhookIntake -benchtime 5000x ./sync
+	go test -run '^$$' -bench PaymentsEndToEnd -benchtime 200x ./sync
 
 generate:
 	go generate ./db ./graph
