@@ -99,7 +99,7 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 	}
 	sp := newSysproClient(b, sysproSrv.URL)
 	e, err := hubsync.New(hubsync.Config{Pool: pool, Syspro: sp, Cybersource: cs, CreateCustomers: true,
-		FetchPollInterval: 50 * time.Millisecond, PollInterval: time.Hour,
+		FetchPollInterval: 100 * time.Millisecond, PollInterval: time.Hour,
 		Backoff: hubsync.Backoff{Base: 20 * time.Millisecond, Max: 500 * time.Millisecond}})
 	if err != nil {
 		b.Fatal(err)
@@ -125,8 +125,9 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 			defer func() { <-sem }()
 			_, err := cs.CreatePayment(ctx, cybersource.PaymentRequest{Reference: fmt.Sprintf("BENCH-%06d", i), Capture: true,
 				Amount: decimal.RequireFromString("57.99"), Currency: "GBP",
-				Card:      &cybersource.Card{Number: "4111111111111111", ExpirationMonth: "12", ExpirationYear: "2031", SecurityCode: "123"},
-				BillTo:    &cybersource.Address{FirstName: "Bench", LastName: "Shopper", Email: fmt.Sprintf("bench%02d@example.com", i%20), Country: "GB"},
+				Card: &cybersource.Card{Number: "4111111111111111", ExpirationMonth: "12", ExpirationYear: "2031", SecurityCode: "123"},
+				BillTo: &cybersource.Address{FirstName: "Bench", LastName: "Shopper", Address1: "1 High Street", Locality: "Leeds",
+					PostalCode: "LS1 1AA", Email: fmt.Sprintf("bench%02d@example.com", i%20), Country: "GB"},
 				LineItems: []cybersource.LineItem{{ProductSKU: "A100", Quantity: 1, UnitPrice: decimal.RequireFromString("49.99")}, {ProductSKU: "B100", Quantity: 1, UnitPrice: decimal.RequireFromString("8.00")}},
 			})
 			if err != nil {
@@ -139,6 +140,9 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 		st := ssim.State()
 		if len(st.SalesOrders) >= b.N && len(st.ArPayments) >= b.N {
 			break
+		}
+		if b.Failed() {
+			b.FailNow()
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("after 10 minutes SYSPRO has %d orders and %d receipts of %d", len(st.SalesOrders), len(st.ArPayments), b.N)
