@@ -22,6 +22,12 @@ const (
 	QueueSyspro = "syspro"
 )
 
+// When a payment becomes an AR receipt (Config.ArPaymentAt).
+const (
+	ArPaymentAtCapture = "capture"
+	ArPaymentAtShip    = "ship"
+)
+
 // Defaults of Config.
 const (
 	// SysproWorkersDefault is how many postings run at once; the client's session pool still
@@ -45,6 +51,7 @@ const (
 type Syspro interface {
 	PostSalesOrder(ctx context.Context, o syspro.SalesOrder, opt syspro.SalesOrderOptions) (*syspro.SalesOrderResult, error)
 	QuerySalesOrder(ctx context.Context, salesOrder string) (*syspro.SalesOrderDetail, error)
+	StockAvailable(ctx context.Context, stockCode, warehouse string) (*syspro.StockItem, error)
 	QueryCustomer(ctx context.Context, customer string) (*syspro.CustomerAccount, error)
 	AddCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
 	UpdateCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
@@ -80,6 +87,10 @@ type Config struct {
 	// CreateCustomers lets the engine add a customer SYSPRO does not know (ARSSCS) instead of
 	// dead-lettering the order as "invalid customer".
 	CreateCustomers bool
+	// ArPaymentAt is when a captured payment is posted to SYSPRO as an AR receipt:
+	// ArPaymentAtCapture (as soon as its order is in SYSPRO; the default) or ArPaymentAtShip
+	// (once SYSPRO reports the order shipped: status 8 or 9).
+	ArPaymentAt string
 	// DefaultWarehouse is used for order lines without one; empty is DefaultWarehouseDefault.
 	DefaultWarehouse string
 	// RescueAfter is how long a job may stay running before River hands it to another worker:
@@ -121,6 +132,13 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = PollIntervalDefault
+	}
+	switch cfg.ArPaymentAt {
+	case "":
+		cfg.ArPaymentAt = ArPaymentAtCapture
+	case ArPaymentAtCapture, ArPaymentAtShip:
+	default:
+		return nil, fmt.Errorf("sync: ArPaymentAt is %q; want %q or %q", cfg.ArPaymentAt, ArPaymentAtCapture, ArPaymentAtShip)
 	}
 	if cfg.RescueAfter <= 0 {
 		cfg.RescueAfter = RescueAfterDefault

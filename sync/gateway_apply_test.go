@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/connectors/syspro/sysprosim"
 	"github.com/payhub/payhub/db"
 	hubsync "github.com/payhub/payhub/sync"
@@ -298,4 +299,38 @@ func lastErrors(t *testing.T, h *harness) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestShortStockIsReportedAndReceiptsWaitForShipmentByPolicy(t *testing.T) {
+	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true, ArPaymentAt: hubsync.ArPaymentAtShip})
+	s := sale("WEB-5001", "7500000000000000001", "seat@example.com")
+	s.Lines = []hubsync.Line{{SKU: "C200", Name: "Child seat", Quantity: dec("5"), UnitPrice: dec("120.00")}}
+	s.Amount = dec("600.00")
+	apply(t, h, s)
+	counts := h.waitPostings(t, 30*time.Second)
+	if counts["sales_order/succeeded"] != 1 || counts["ar_payment/succeeded"] != 0 {
+		t.Fatalf("postings: %v\n%s", counts, lastErrors(t, h))
+	}
+	var summary string
+	if err := h.pool.QueryRow(context.Background(), `SELECT summary FROM anomalies WHERE kind = 'stock_short'`).Scan(&summary); err != nil ||
+		!strings.Contains(summary, "wants 5 of C200 in FG, SYSPRO had 3 available") {
+		t.Fatalf("stock_short anomaly: %q %v", summary, err)
+	}
+
+	// The goods leave: SYSPRO moves the order to 9; the read-back owes SYSPRO the receipt.
+	o := orderByPO(t, h, "WEB-5001")
+	client := newSysproClient(t, h.url)
+	if _, err := client.ChangeOrderStatus(context.Background(), syspro.OrderStatusChange{SalesOrder: *o.SysproOrderNumber, NewStatus: "9"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.engine.RefreshOrderStatus(context.Background(), o.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts = h.waitPostings(t, 30*time.Second)
+	if counts["ar_payment/succeeded"] != 1 {
+		t.Fatalf("after shipment: %v\n%s", counts, lastErrors(t, h))
+	}
+	if o := orderByPO(t, h, "WEB-5001"); o.Status != "complete" {
+		t.Fatalf("order after shipment: %s", o.Status)
+	}
 }

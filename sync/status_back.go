@@ -157,10 +157,24 @@ func (e *Engine) RefreshOrderStatus(ctx context.Context, orderID int64) error {
 	if err != nil {
 		return err
 	}
-	return e.inTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
-		return e.applyOrderStatus(ctx, q, orderID, number, detail, statusMap)
+	return e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		if err := e.applyOrderStatus(ctx, q, orderID, number, detail, statusMap); err != nil {
+			return err
+		}
+		if e.cfg.ArPaymentAt != ArPaymentAtShip {
+			return nil
+		}
+		// Receipts follow the goods: once SYSPRO has shipped the order, its payments are owed.
+		order, err := q.GetSalesOrder(ctx, orderID)
+		if err != nil || !shipped(order.Status) {
+			return err
+		}
+		return e.enqueueArPaymentsTx(ctx, tx, q, orderID)
 	})
 }
+
+// shipped says whether an order's goods have left (SYSPRO status 8 or 9).
+func shipped(status string) bool { return status == "to_invoice" || status == "complete" }
 
 // sysproStatusMap reads the status_map rules of scope syspro afresh, so that an edit applies at
 // the next check. A rule naming no canonical status is left out (its status is then unmapped).
@@ -252,7 +266,7 @@ func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID in
 	if order.SysproStatus != nil {
 		payload["previousSysproStatus"] = *order.SysproStatus
 	}
-	if to == "to_invoice" || to == "complete" {
+	if shipped(to) {
 		payload["shipped"] = true
 	}
 	return appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, payload)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/db"
@@ -63,6 +64,10 @@ func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOu
 	if len(so.Lines) == 0 {
 		return postingOutcome{}, permanent(fmt.Errorf("sync: order %s has no lines to post", order.CustomerPoNumber))
 	}
+	short, err := e.checkStock(ctx, so.Lines)
+	if err != nil {
+		return postingOutcome{}, err
+	}
 	res, err := e.cfg.Syspro.PostSalesOrder(ctx, so, syspro.SalesOrderOptions{})
 	if err != nil {
 		return postingOutcome{}, err
@@ -81,6 +86,18 @@ func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOu
 			if err != nil {
 				return fmt.Errorf("sync: record SYSPRO order %s: %w", res.SalesOrder, err)
 			}
+			for _, l := range short {
+				if err := raiseAnomaly(ctx, q, anomaly{
+					kind: "stock_short", severity: "warning", subjectType: "sales_order", subjectID: order.ID,
+					dedupeKey: fmt.Sprintf("stock_short:%d:%s:%s", order.ID, l.StockCode, l.Warehouse),
+					summary: fmt.Sprintf("order %s wants %s of %s in %s, SYSPRO had %s available: SYSPRO back-orders the rest",
+						order.CustomerPoNumber, l.Quantity, l.StockCode, l.Warehouse, l.Available),
+					details: map[string]any{"stockCode": l.StockCode, "warehouse": l.Warehouse, "quantity": l.Quantity,
+						"available": l.Available, "sysproOrderNumber": res.SalesOrder},
+				}); err != nil {
+					return err
+				}
+			}
 			if err := appendEvent(ctx, q, TopicOrder, "order.posted_to_erp", "sales_order", order.ID, map[string]any{
 				"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "sysproOrderNumber": res.SalesOrder,
 				"status": posted.Status, "existing": res.Existing,
@@ -96,6 +113,12 @@ func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOu
 // Called both when the order is posted and when a payment is captured: whichever happens second
 // enqueues it, and the idempotency key makes the other call a no-op.
 func (e *Engine) enqueueArPaymentsTx(ctx context.Context, tx pgx.Tx, q *db.Queries, orderID int64) error {
+	if e.cfg.ArPaymentAt == ArPaymentAtShip {
+		order, err := q.GetSalesOrder(ctx, orderID)
+		if err != nil || !shipped(order.Status) {
+			return err // the status read-back enqueues them once SYSPRO ships
+		}
+	}
 	payments, err := q.ListPaymentsByOrderIDs(ctx, []int64{orderID})
 	if err != nil {
 		return err
@@ -279,4 +302,46 @@ func derefID(p *int64) int64 {
 		return 0
 	}
 	return *p
+}
+
+// shortLine is an order line SYSPRO has too little stock for.
+type shortLine struct {
+	StockCode, Warehouse string
+	Quantity, Available  decimal.Decimal
+}
+
+// checkStock asks SYSPRO (INVQRY) about every stock code of an order before it is added. A stock
+// code SYSPRO does not know, or one not stocked in the line's warehouse, is SYSPRO's business
+// error, dead-lettered with its text before SORTOI is tried; too little stock is reported back
+// (SYSPRO back-orders it, and an anomaly tells the operator).
+func (e *Engine) checkStock(ctx context.Context, lines []syspro.SalesOrderLine) ([]shortLine, error) {
+	want := map[[2]string]decimal.Decimal{}
+	var order [][2]string
+	for _, l := range lines {
+		k := [2]string{l.StockCode, l.Warehouse}
+		if _, ok := want[k]; !ok {
+			order = append(order, k)
+		}
+		want[k] = want[k].Add(l.Quantity)
+	}
+	var short []shortLine
+	for _, k := range order {
+		item, err := e.cfg.Syspro.StockAvailable(ctx, k[0], k[1])
+		if err != nil {
+			return nil, err
+		}
+		var wh *syspro.WarehouseStock
+		for i := range item.Warehouses {
+			if strings.EqualFold(item.Warehouses[i].Warehouse, k[1]) {
+				wh = &item.Warehouses[i]
+			}
+		}
+		if wh == nil {
+			return nil, permanent(fmt.Errorf("stock code %s is not stocked in warehouse %s", k[0], k[1]))
+		}
+		if wh.AvailableQty.LessThan(want[k]) {
+			short = append(short, shortLine{StockCode: k[0], Warehouse: k[1], Quantity: want[k], Available: wh.AvailableQty})
+		}
+	}
+	return short, nil
 }

@@ -73,6 +73,9 @@ type SyncConfig struct {
 	// CreateCustomers lets the hub add customers SYSPRO does not know (ARSSCS) instead of
 	// dead-lettering their orders as "invalid customer".
 	CreateCustomers bool `yaml:"createCustomers"`
+	// ArPaymentAt is when a captured payment becomes a SYSPRO AR receipt: "capture" (once its
+	// order is in SYSPRO; the default) or "ship" (once SYSPRO reports the order shipped).
+	ArPaymentAt string `yaml:"arPaymentAt"`
 	// DefaultWarehouse is the warehouse of order lines that name none ("FG").
 	DefaultWarehouse string `yaml:"defaultWarehouse"`
 	// PollInterval is how often gateways are polled for what webhooks missed ("1m").
@@ -96,7 +99,7 @@ func (s *SyncConfig) applyTo(ecfg *hubsync.Config) {
 	if s == nil {
 		return
 	}
-	ecfg.CreateCustomers, ecfg.DefaultWarehouse = s.CreateCustomers, s.DefaultWarehouse
+	ecfg.CreateCustomers, ecfg.DefaultWarehouse, ecfg.ArPaymentAt = s.CreateCustomers, s.DefaultWarehouse, s.ArPaymentAt
 	d, _ := s.durations()
 	ecfg.PollInterval, ecfg.StatusInterval, ecfg.RescueAfter = d["pollInterval"], d["statusInterval"], d["rescueAfter"]
 	ecfg.Backoff = hubsync.Backoff{Base: d["retryBase"], Max: d["retryMax"]}
@@ -272,6 +275,9 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.Sync.durations(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if s := c.Sync; s != nil && s.ArPaymentAt != "" && s.ArPaymentAt != hubsync.ArPaymentAtCapture && s.ArPaymentAt != hubsync.ArPaymentAtShip {
+		problems = append(problems, fmt.Sprintf("sync.arPaymentAt is %q; want capture or ship", s.ArPaymentAt))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
