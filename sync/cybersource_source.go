@@ -24,6 +24,9 @@ import (
 type Cybersource interface {
 	GetTransaction(ctx context.Context, id string) (*cybersource.TransactionDetail, error)
 	SearchAll(ctx context.Context, r cybersource.SearchRequest) iter.Seq2[cybersource.TransactionSummary, error]
+	RefundPayment(ctx context.Context, paymentID string, r cybersource.RefundRequest) (*cybersource.RefundResult, error)
+	RefundCapture(ctx context.Context, captureID string, r cybersource.RefundRequest) (*cybersource.RefundResult, error)
+	FindByReference(ctx context.Context, code string) ([]cybersource.TransactionSummary, error)
 }
 
 // Polling of Transaction Search.

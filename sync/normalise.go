@@ -53,6 +53,7 @@ func (e *Engine) registerNormalise(r *registry) {
 	river.AddWorker(r.workers, &normaliseInboundWorker{engine: e})
 	river.AddWorker(r.workers, &fetchTransactionWorker{engine: e})
 	river.AddWorker(r.workers, &janitorWorker{engine: e})
+	river.AddWorker(r.workers, &refundRecheckWorker{engine: e})
 	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.PollInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return janitorArgs{}, nil }, nil))
 	r.working = true
@@ -169,7 +170,17 @@ func (w *janitorWorker) Work(ctx context.Context, _ *river.Job[janitorArgs]) err
 	if err != nil {
 		return err
 	}
+	// Refunds left submitted by a hub that died mid-call, or unknown after a lost answer.
+	refunds, err := e.queries.ListRefundsToRecheck(ctx, db.ListRefundsToRecheckParams{Limit: 500, OlderThanSeconds: 120})
+	if err != nil {
+		return err
+	}
 	return e.inTx(ctx, func(tx pgx.Tx, _ *db.Queries) error {
+		for _, r := range refunds {
+			if _, err := e.river.InsertTx(ctx, tx, refundRecheckArgs{RefundID: r.ID}, nil); err != nil {
+				return err
+			}
+		}
 		for _, p := range rows {
 			if (p.Gateway == GatewayCybersource && e.cfg.Cybersource == nil) || (p.Gateway == GatewayOpayo && e.cfg.Opayo == nil) {
 				continue

@@ -22,6 +22,7 @@ type Opayo interface {
 	GetTransaction(ctx context.Context, transactionID string) (*opayo.Transaction, error)
 	GetTransactionDetail(ctx context.Context, ref opayo.TransactionRef) (*opayo.TransactionDetail, error)
 	TransactionList(ctx context.Context, q opayo.TransactionListQuery) iter.Seq2[opayo.TransactionSummary, error]
+	CreateTransaction(ctx context.Context, req opayo.TransactionRequest) (*opayo.Transaction, error)
 }
 
 // Opayo gateway statuses: the only GatewayStatus texts the Opayo source emits, so status_map rules
