@@ -11,6 +11,22 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const cancelPendingPostings = `-- name: CancelPendingPostings :exec
+UPDATE erp_postings SET status = 'cancelled' WHERE subject_type = $1 AND subject_id = $2 AND status = 'pending'
+`
+
+type CancelPendingPostingsParams struct {
+	SubjectType string
+	SubjectID   int64
+}
+
+// CancelPendingPostings withdraws postings of a subject that are no longer owed (its order was
+// cancelled before SYSPRO had it).
+func (q *Queries) CancelPendingPostings(ctx context.Context, arg CancelPendingPostingsParams) error {
+	_, err := q.db.Exec(ctx, cancelPendingPostings, arg.SubjectType, arg.SubjectID)
+	return err
+}
+
 const createRefund = `-- name: CreateRefund :one
 INSERT INTO refunds (payment_id, amount, currency, reason, requested_by, idempotency_key, status)
 VALUES ($1, $2, $3, $4, $5, $6, 'submitted')
@@ -52,6 +68,54 @@ func (q *Queries) CreateRefund(ctx context.Context, arg CreateRefundParams) (Ref
 		&i.RefundPaymentID,
 		&i.SysproCreditRef,
 		&i.FailureReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getFraudReview = `-- name: GetFraudReview :one
+SELECT id, payment_id, gateway, gateway_decision, score, reasons, status, decided_by, decided_at, note, created_at, updated_at FROM fraud_reviews WHERE id = $1
+`
+
+func (q *Queries) GetFraudReview(ctx context.Context, id int64) (FraudReview, error) {
+	row := q.db.QueryRow(ctx, getFraudReview, id)
+	var i FraudReview
+	err := row.Scan(
+		&i.ID,
+		&i.PaymentID,
+		&i.Gateway,
+		&i.GatewayDecision,
+		&i.Score,
+		&i.Reasons,
+		&i.Status,
+		&i.DecidedBy,
+		&i.DecidedAt,
+		&i.Note,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getFraudReviewByPayment = `-- name: GetFraudReviewByPayment :one
+SELECT id, payment_id, gateway, gateway_decision, score, reasons, status, decided_by, decided_at, note, created_at, updated_at FROM fraud_reviews WHERE payment_id = $1
+`
+
+func (q *Queries) GetFraudReviewByPayment(ctx context.Context, paymentID int64) (FraudReview, error) {
+	row := q.db.QueryRow(ctx, getFraudReviewByPayment, paymentID)
+	var i FraudReview
+	err := row.Scan(
+		&i.ID,
+		&i.PaymentID,
+		&i.Gateway,
+		&i.GatewayDecision,
+		&i.Score,
+		&i.Reasons,
+		&i.Status,
+		&i.DecidedBy,
+		&i.DecidedAt,
+		&i.Note,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)

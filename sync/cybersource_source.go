@@ -27,6 +27,10 @@ type Cybersource interface {
 	RefundPayment(ctx context.Context, paymentID string, r cybersource.RefundRequest) (*cybersource.RefundResult, error)
 	RefundCapture(ctx context.Context, captureID string, r cybersource.RefundRequest) (*cybersource.RefundResult, error)
 	FindByReference(ctx context.Context, code string) ([]cybersource.TransactionSummary, error)
+	Capture(ctx context.Context, paymentID string, r cybersource.CaptureRequest) (*cybersource.CaptureResult, error)
+	Void(ctx context.Context, target cybersource.VoidTarget, id, reference string) (*cybersource.VoidResult, error)
+	Reverse(ctx context.Context, paymentID string, r cybersource.ReversalRequest) (*cybersource.ReversalResult, error)
+	TakeReviewAction(ctx context.Context, id string, a cybersource.ReviewAction) (*cybersource.ReviewActionResult, error)
 }
 
 // Polling of Transaction Search.

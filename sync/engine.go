@@ -52,6 +52,7 @@ type Syspro interface {
 	PostSalesOrder(ctx context.Context, o syspro.SalesOrder, opt syspro.SalesOrderOptions) (*syspro.SalesOrderResult, error)
 	QuerySalesOrder(ctx context.Context, salesOrder string) (*syspro.SalesOrderDetail, error)
 	StockAvailable(ctx context.Context, stockCode, warehouse string) (*syspro.StockItem, error)
+	ChangeOrderStatus(ctx context.Context, ch syspro.OrderStatusChange) (*syspro.OrderStatusResult, error)
 	QueryCustomer(ctx context.Context, customer string) (*syspro.CustomerAccount, error)
 	AddCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
 	UpdateCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)

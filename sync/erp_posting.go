@@ -162,6 +162,8 @@ func (e *Engine) post(ctx context.Context, p db.ErpPosting) (postingOutcome, err
 		return e.postSalesOrder(ctx, p)
 	case PostingArPayment:
 		return e.postArPayment(ctx, p)
+	case PostingOrderStatus:
+		return e.postOrderCancel(ctx, p)
 	case PostingCustomer:
 		return e.postCustomer(ctx, p)
 	}

@@ -412,7 +412,7 @@ func (e *Engine) applyToParent(ctx context.Context, q *db.Queries, t GatewayTxn,
 		}
 	case child.Kind == KindVoid && child.Status == "voided":
 		next = "voided"
-	case child.Kind == KindCapture && committedStatuses[child.Status] && parent.Status == "authorized":
+	case child.Kind == KindCapture && committedStatuses[child.Status] && (parent.Status == "authorized" || parent.Status == "review"):
 		// A capture of an authorisation: the money is the capture's; the authorisation is done.
 		next = "captured"
 	default:

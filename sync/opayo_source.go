@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/shopspring/decimal"
 
 	"github.com/payhub/payhub/connectors/opayo"
 	"github.com/payhub/payhub/db"
@@ -23,6 +24,9 @@ type Opayo interface {
 	GetTransactionDetail(ctx context.Context, ref opayo.TransactionRef) (*opayo.TransactionDetail, error)
 	TransactionList(ctx context.Context, q opayo.TransactionListQuery) iter.Seq2[opayo.TransactionSummary, error]
 	CreateTransaction(ctx context.Context, req opayo.TransactionRequest) (*opayo.Transaction, error)
+	Void(ctx context.Context, transactionID string) (*opayo.Instruction, error)
+	Abort(ctx context.Context, transactionID string) (*opayo.Instruction, error)
+	Release(ctx context.Context, transactionID string, amount decimal.Decimal, currency string) (*opayo.Instruction, error)
 }
 
 // Opayo gateway statuses: the only GatewayStatus texts the Opayo source emits, so status_map rules

@@ -30,3 +30,14 @@ ORDER BY updated_at LIMIT $1;
 
 -- name: GetPaymentByIDForUpdate :one
 SELECT * FROM payments WHERE id = $1 FOR UPDATE;
+
+-- name: GetFraudReview :one
+SELECT * FROM fraud_reviews WHERE id = $1;
+
+-- CancelPendingPostings withdraws postings of a subject that are no longer owed (its order was
+-- cancelled before SYSPRO had it).
+-- name: CancelPendingPostings :exec
+UPDATE erp_postings SET status = 'cancelled' WHERE subject_type = $1 AND subject_id = $2 AND status = 'pending';
+
+-- name: GetFraudReviewByPayment :one
+SELECT * FROM fraud_reviews WHERE payment_id = $1;
