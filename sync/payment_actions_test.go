@@ -10,6 +10,7 @@ import (
 
 	"github.com/payhub/payhub/connectors/cybersource"
 	"github.com/payhub/payhub/connectors/cybersource/cybersourcesim"
+	"github.com/payhub/payhub/connectors/syspro/sysprosim"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/db/dbtest"
 	hubsync "github.com/payhub/payhub/sync"
@@ -170,5 +171,35 @@ func TestFinanceActionsReachTheGatewayAndTheCanonicalModel(t *testing.T) {
 	}
 	if _, err := r.engine.DecideFraudReview(ctx, 99999, "ACCEPT", "", "x"); userCode(err) != hubsync.ErrCodeNotFound {
 		t.Fatalf("unknown review: %v", err)
+	}
+}
+
+func TestVoidingAPostedSaleCancelsTheSysproOrder(t *testing.T) {
+	srv := httptest.NewServer(cybersourcesim.New(cybersourcesim.Options{}))
+	t.Cleanup(srv.Close)
+	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
+		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true, Cybersource: cs})
+	r := &actionRig{t: t, engine: h.engine, cs: cs, q: db.New(h.pool)}
+	sale := r.pay("ACT-9", true, "123")
+	if counts := h.waitPostings(t, 30*time.Second); counts["sales_order/succeeded"] != 1 {
+		t.Fatalf("postings: %v", counts)
+	}
+	if _, err := r.engine.VoidPayment(context.Background(), sale.ID, "finance@test"); err != nil {
+		t.Fatal(err)
+	}
+	if counts := h.waitPostings(t, 30*time.Second); counts["order_status/succeeded"] != 1 {
+		t.Fatalf("postings after the void: %v\n%s", counts, lastErrors(t, h))
+	}
+	if s := r.orderStatus(sale); s != "cancelled" {
+		t.Fatalf("canonical order: %s", s)
+	}
+	for _, o := range h.sim.State().SalesOrders {
+		if o.CustomerPoNumber == "ACT-9" && o.OrderStatus != `\` {
+			t.Fatalf("SYSPRO order status %q, want cancelled", o.OrderStatus)
+		}
 	}
 }
