@@ -48,6 +48,8 @@ type AuditLog struct {
 	SubjectID   *int64
 	Details     []byte
 	OccurredAt  time.Time
+	Input       []byte
+	Outcome     string
 }
 
 type Customer struct {

@@ -19,15 +19,18 @@ import (
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/db/dbtest"
 	"github.com/payhub/payhub/graph"
+	"github.com/payhub/payhub/graph/auth"
 	"github.com/payhub/payhub/graph/model"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
 
-// bundle is what a test needs: the database and a running API on it.
+// bundle is what a test needs: the database, a running API on it, and the API key its requests
+// send (an admin's, unless the test says otherwise with as).
 type bundle struct {
 	pool   *pgxpool.Pool
 	server *httptest.Server
+	key    string
 }
 
 func setup(t testing.TB) *bundle {
@@ -37,9 +40,27 @@ func setup(t testing.TB) *bundle {
 }
 
 func newBundle(t testing.TB, pool *pgxpool.Pool) *bundle {
+	t.Helper()
 	server := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Pool: pool}))
 	t.Cleanup(server.Close)
-	return &bundle{pool: pool, server: server}
+	return &bundle{pool: pool, server: server, key: newKey(t, pool, "test-admin", auth.Admin)}
+}
+
+// newKey creates an API key with this role and returns it.
+func newKey(t testing.TB, pool *pgxpool.Pool, name string, role auth.Role) string {
+	t.Helper()
+	key, _, err := auth.CreateKey(context.Background(), db.New(pool), name, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// as returns the bundle sending key instead ("" sends no key).
+func (b *bundle) as(key string) *bundle {
+	c := *b
+	c.key = key
+	return &c
 }
 
 // gqlResponse is a GraphQL response with the HTTP status it came with.
@@ -60,7 +81,15 @@ func (b *bundle) do(t testing.TB, query string, vars map[string]any) gqlResponse
 
 func (b *bundle) post(t testing.TB, body []byte) gqlResponse {
 	t.Helper()
-	resp, err := http.Post(b.server.URL, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, b.server.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if b.key != "" {
+		req.Header.Set("Authorization", "Bearer "+b.key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -664,7 +693,7 @@ func TestListsBatchTheirLookups(t *testing.T) {
 		}
 	}
 	// One list query plus one batched query per relation (orders, customers, parents, lines,
-	// order payments, links) is 7; a slow machine (or -race) splits some batch windows and adds a
+	// order payments, links) is 7, and the API key's lookup (and its first use) 2 more; a slow machine (or -race) splits some batch windows and adds a
 	// few. Without batching it is over 600.
 	if queries > 40 {
 		t.Errorf("page of 120 payments with relations took %d queries; lookups are not batched", queries)
@@ -708,7 +737,10 @@ func BenchmarkPaymentsConnection(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := http.Post(bb.server.URL, "application/json", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, bb.server.URL, bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+bb.key)
+				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					b.Fatal(err)
 				}

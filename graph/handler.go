@@ -27,6 +27,8 @@ const (
 	ComplexityLimitDefault = 50_000
 	// websocketKeepAlive is how often an idle subscription socket is pinged.
 	websocketKeepAlive = 15 * time.Second
+	// websocketInitTimeout is how long a new websocket may take to send connection_init.
+	websocketInitTimeout = 10 * time.Second
 )
 
 // HandlerConfig configures NewHandler.
@@ -37,16 +39,23 @@ type HandlerConfig struct {
 
 // NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
 // GET with a browser Accept header for the GraphiQL page, websocket upgrades for subscriptions.
+// Every request but the GraphiQL page is authenticated by its API key (see auth.go).
 func NewHandler(cfg HandlerConfig) http.Handler {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	queries := db.New(cfg.Pool)
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Queries: queries}}))
+	authn := &authenticator{queries: queries, logger: logger}
+	srv := handler.New(NewExecutableSchema(Config{
+		Resolvers:  &Resolver{Queries: queries},
+		Directives: DirectiveRoot{HasRole: (&directives{queries: queries, logger: logger}).hasRole},
+	}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        GorillaWebsocket{},
 		KeepAlivePingInterval: websocketKeepAlive,
+		InitFunc:              authn.websocketInit,
+		InitTimeout:           websocketInitTimeout,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -60,7 +69,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	})
 
 	graphiql := playground.Handler("Payhub GraphQL", "/graphql")
-	api := WithLoaders(queries, srv)
+	api := authn.middleware(WithLoaders(queries, srv))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.RawQuery == "" && !isWebsocket(r) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -83,8 +92,14 @@ var errInternal = errors.New("internal error; the server log has the details")
 func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var inputErr *model.InputError
+		var accessErr *accessError
 		var gqlErr *gqlerror.Error
 		switch {
+		case errors.As(err, &accessErr):
+			e := graphql.DefaultErrorPresenter(ctx, err)
+			e.Message = accessErr.msg
+			e.Extensions = map[string]any{"code": accessErr.code}
+			return e
 		case errors.As(err, &inputErr):
 			e := graphql.DefaultErrorPresenter(ctx, err)
 			e.Message = inputErr.Error()

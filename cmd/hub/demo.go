@@ -19,6 +19,8 @@ import (
 
 	"github.com/payhub/payhub/cmd/internal/simulators"
 	"github.com/payhub/payhub/cmd/internal/traffic"
+	"github.com/payhub/payhub/db"
+	"github.com/payhub/payhub/graph/auth"
 )
 
 // Defaults of `hub demo`. The simulators' addresses are the ones INTERFACES.md and the README use.
@@ -130,8 +132,21 @@ func runDemo(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A fresh admin key each run: a key is kept only as a hash, so an earlier run's cannot be shown.
+	var adminKey string
+	if err := withQueries(ctx, *dataDir, out, func(q *db.Queries) (err error) {
+		adminKey, _, err = auth.CreateKey(ctx, q, "hub demo "+gen.RunID, auth.Admin)
+		return err
+	}); err != nil {
+		if ctx.Err() != nil { // stopped while starting
+			stopHub()
+			<-hubStopped
+			return hubErr
+		}
+		return fmt.Errorf("demo API key: %w", err)
+	}
 	printDemoBanner(out, demoBanner{hub: hubURL, dataDir: *dataDir, config: configPath, sims: sims,
-		orders: *orders, rate: *rate, trickle: *trickle, runID: gen.RunID})
+		orders: *orders, rate: *rate, trickle: *trickle, runID: gen.RunID, apiKey: adminKey})
 
 	trafficCtx, stopTraffic := context.WithCancel(hubCtx)
 	trafficDone := make(chan struct{})
@@ -257,6 +272,7 @@ type demoBanner struct {
 	rate                 float64
 	trickle              time.Duration
 	runID                string
+	apiKey               string
 }
 
 func printDemoBanner(w io.Writer, b demoBanner) {
@@ -264,6 +280,8 @@ func printDemoBanner(w io.Writer, b demoBanner) {
 	fmt.Fprintf(&s, "\nPayhub demo: the hub, its PostgreSQL, the simulators and a shop, in this process. Ctrl-C stops them all.\n\n")
 	fmt.Fprintf(&s, "Hub                     %s\n", b.hub)
 	fmt.Fprintf(&s, "  GraphQL               %s/graphql   (GraphiQL in a browser; POST for the API)\n", b.hub)
+	fmt.Fprintf(&s, "  API key (admin)       %s\n", b.apiKey)
+	fmt.Fprintf(&s, "                        send it as the header  Authorization: Bearer <key>  (GraphiQL: the Headers tab)\n")
 	fmt.Fprintf(&s, "  metrics               %s/metrics\n", b.hub)
 	fmt.Fprintf(&s, "  health                %s/healthz   ready %s/readyz\n", b.hub, b.hub)
 	fmt.Fprintf(&s, "  webhooks              %s/webhooks/cybersource   %s/webhooks/opayo\n", b.hub, b.hub)

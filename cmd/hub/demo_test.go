@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,15 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + hub + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	// The banner's admin key opens the API.
+	key := regexp.MustCompile(`API key \(admin\) +(phk_[A-Za-z0-9_-]{43})\n`).FindStringSubmatch(banner)
+	if key == nil {
+		t.Fatalf("banner shows no admin API key:\n%s", banner)
+	}
+	if status, body := graphqlPost(t, "http://"+hub+"/graphql", key[1], `{ customers { totalCount } }`); status != http.StatusOK ||
+		!strings.Contains(body, `"totalCount"`) || strings.Contains(body, `"errors"`) {
+		t.Errorf("the demo's admin key: HTTP %d %s", status, body)
 	}
 
 	waitFor("placed 5 orders", 15*time.Second)

@@ -1,6 +1,6 @@
 // Command hub is Payhub's one production binary: it serves the GraphQL API and runs the sync
-// workers (`hub serve`), applies migrations (`hub migrate`), and, as later commands arrive, runs
-// the demo, manages API keys and reconciles settlements.
+// workers (`hub serve`), applies migrations (`hub migrate`), manages the API's keys (`hub apikey`),
+// runs the demo (`hub demo`), and, as later commands arrive, reconciles settlements.
 package main
 
 import (
@@ -25,6 +25,7 @@ type command struct {
 var commands = []command{
 	{"serve", "serve the GraphQL API (starts a private PostgreSQL unless DATABASE_URL is set)", runServe},
 	{"migrate", "apply database migrations and exit", runMigrate},
+	{"apikey", "manage the GraphQL API's keys: create (prints the key once), list, revoke", runAPIKey},
 	{"demo", "run the hub, its PostgreSQL, the simulators and a shop placing orders, in one process", runDemo},
 }
 

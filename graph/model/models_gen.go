@@ -625,3 +625,69 @@ func (e RiskDecision) MarshalJSON() ([]byte, error) {
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
 }
+
+// The role an API key acts with. The back-office roles nest: ADMIN can do all FINANCE can, FINANCE all
+// DASHBOARD can. STOREFRONT is the shop's key and stands apart: it reads orders and payments (and the
+// customer of an order) and places orders, nothing else.
+type Role string
+
+const (
+	// The shop: reads orders and payments, places orders.
+	RoleStorefront Role = "STOREFRONT"
+	// Reads everything, subscribes to events.
+	RoleDashboard Role = "DASHBOARD"
+	// DASHBOARD, plus refunds, voids, captures, reposts, fraud reviews and anomalies.
+	RoleFinance Role = "FINANCE"
+	// FINANCE, plus API keys and mapping rules.
+	RoleAdmin Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleStorefront,
+	RoleDashboard,
+	RoleFinance,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleStorefront, RoleDashboard, RoleFinance, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
