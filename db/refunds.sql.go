@@ -259,6 +259,20 @@ func (q *Queries) ListRefundsToRecheck(ctx context.Context, arg ListRefundsToRec
 	return items, nil
 }
 
+const setRefundCreditRef = `-- name: SetRefundCreditRef :exec
+UPDATE refunds SET syspro_credit_ref = $2 WHERE id = $1
+`
+
+type SetRefundCreditRefParams struct {
+	ID              int64
+	SysproCreditRef *string
+}
+
+func (q *Queries) SetRefundCreditRef(ctx context.Context, arg SetRefundCreditRefParams) error {
+	_, err := q.db.Exec(ctx, setRefundCreditRef, arg.ID, arg.SysproCreditRef)
+	return err
+}
+
 const settleRefund = `-- name: SettleRefund :one
 UPDATE refunds SET status = $2, gateway_refund_id = coalesce($3, gateway_refund_id),
     refund_payment_id = coalesce($4, refund_payment_id), failure_reason = $5

@@ -53,6 +53,7 @@ type Syspro interface {
 	QuerySalesOrder(ctx context.Context, salesOrder string) (*syspro.SalesOrderDetail, error)
 	StockAvailable(ctx context.Context, stockCode, warehouse string) (*syspro.StockItem, error)
 	ChangeOrderStatus(ctx context.Context, ch syspro.OrderStatusChange) (*syspro.OrderStatusResult, error)
+	PostCreditNoteOnce(ctx context.Context, cn syspro.CreditNote) (*syspro.CreditNoteResult, error)
 	QueryCustomer(ctx context.Context, customer string) (*syspro.CustomerAccount, error)
 	AddCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)
 	UpdateCustomer(ctx context.Context, cs syspro.CustomerSetup) (string, error)

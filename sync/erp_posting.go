@@ -164,6 +164,8 @@ func (e *Engine) post(ctx context.Context, p db.ErpPosting) (postingOutcome, err
 		return e.postArPayment(ctx, p)
 	case PostingOrderStatus:
 		return e.postOrderCancel(ctx, p)
+	case PostingCreditNote:
+		return e.postCreditNote(ctx, p)
 	case PostingCustomer:
 		return e.postCustomer(ctx, p)
 	}

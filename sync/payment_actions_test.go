@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -201,5 +202,41 @@ func TestVoidingAPostedSaleCancelsTheSysproOrder(t *testing.T) {
 		if o.CustomerPoNumber == "ACT-9" && o.OrderStatus != `\` {
 			t.Fatalf("SYSPRO order status %q, want cancelled", o.OrderStatus)
 		}
+	}
+}
+
+func TestARefundOfAPostedOrderIsCreditedInSysproOnce(t *testing.T) {
+	srv := httptest.NewServer(cybersourcesim.New(cybersourcesim.Options{}))
+	t.Cleanup(srv.Close)
+	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
+		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half of SYSPRO's answers are lost after the call was applied: the credit note's find-first
+	// must still leave exactly one.
+	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true, Cybersource: cs})
+	r := &actionRig{t: t, engine: h.engine, cs: cs, q: db.New(h.pool)}
+	sale := r.pay("ACT-10", true, "123")
+	if counts := h.waitPostings(t, 30*time.Second); counts["sales_order/succeeded"] != 1 {
+		t.Fatalf("postings: %v", counts)
+	}
+	h.sim.SetFaults(sysprosim.Faults{LostResponseRate: 0.5})
+	refund, err := r.engine.RefundPayment(context.Background(), hubsync.RefundRequest{PaymentID: sale.ID, Amount: dec("12.50"),
+		Reason: "late delivery", RequestedBy: "finance@test", IdempotencyKey: "credit-1"})
+	if err != nil || refund.Status != "succeeded" {
+		t.Fatalf("refund: %+v %v", refund, err)
+	}
+	if counts := h.waitPostings(t, 60*time.Second); counts["credit_note/succeeded"] != 1 {
+		t.Fatalf("postings after the refund: %v\n%s", counts, lastErrors(t, h))
+	}
+	h.sim.SetFaults(sysprosim.Faults{})
+	notes := h.sim.State().CreditNotes
+	if len(notes) != 1 || notes[0].CustomerPoNumber != fmt.Sprintf("RF-%d", refund.ID) || !notes[0].Total().Equal(dec("12.50")) {
+		t.Fatalf("SYSPRO credit notes: %+v", notes)
+	}
+	got, _ := r.q.GetRefund(context.Background(), refund.ID)
+	if got.SysproCreditRef == nil || *got.SysproCreditRef != notes[0].CreditNoteNumber {
+		t.Fatalf("refund's SYSPRO reference: %v", got.SysproCreditRef)
 	}
 }

@@ -245,6 +245,9 @@ func (e *Engine) settleRefundFromGateway(ctx context.Context, refund db.Refund, 
 		if err != nil {
 			return err
 		}
+		if err := e.enqueueCreditNoteTx(ctx, tx, q, out); err != nil {
+			return err
+		}
 		return appendEvent(ctx, q, TopicPayment, "refund.succeeded", "refund", out.ID, map[string]any{
 			"refundId": out.ID, "paymentId": out.PaymentID, "amount": out.Amount, "currency": out.Currency,
 			"gatewayRefundId": t.TransactionID, "requestedBy": out.RequestedBy,

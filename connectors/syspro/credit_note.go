@@ -3,6 +3,7 @@ package syspro
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -42,7 +43,9 @@ type CreditNoteLine struct {
 // CreditNoteResult is the credit note's SYSPRO number.
 type CreditNoteResult struct {
 	CreditNoteNumber string
-	Warnings         []string
+	// Existing is set by PostCreditNoteOnce when SYSPRO already had the credit note.
+	Existing bool
+	Warnings []string
 }
 
 // transactionParams is the common Parameters block; SORTCH and SORTCL publish no richer sample.
@@ -173,4 +176,54 @@ func (c *Client) PostCreditNote(ctx context.Context, cn CreditNote) (*CreditNote
 	}
 	res.Warnings = append(res.Warnings, lresp.Warnings...)
 	return res, nil
+}
+
+// PostCreditNoteOnce is PostCreditNote made safe to retry: a credit note carrying the same
+// customer PO number (give each credit its own, e.g. the refund's reference) is looked up first
+// with COMFND, and when SYSPRO already has it its number is returned with Existing set. A
+// retry after a lost SORTCH answer therefore never opens a second credit note.
+func (c *Client) PostCreditNoteOnce(ctx context.Context, cn CreditNote) (*CreditNoteResult, error) {
+	if cn.CustomerPoNumber == "" {
+		return nil, invalidRequest(BusinessObjectSORTCH, "a customer PO number is required to find the credit note again")
+	}
+	found, err := c.FindSalesOrders(ctx, cn.Customer, cn.CustomerPoNumber)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return c.PostCreditNote(ctx, cn)
+	}
+	res := &CreditNoteResult{CreditNoteNumber: strings.TrimSpace(found[0].SalesOrder), Existing: true}
+	// A header whose SORTCH answer was lost has no lines yet: add them now. One that has lines
+	// is complete (SORTCL adds all of a note's lines in one call).
+	n, err := c.stockedLineCount(ctx, res.CreditNoteNumber)
+	if err != nil || n > 0 {
+		return res, err
+	}
+	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, cn.Lines, false)
+	if err != nil {
+		return res, err
+	}
+	lresp, err := c.Post(ctx, BusinessObjectSORTCL, lp, lx)
+	if err != nil {
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, lresp.Warnings...)
+	return res, nil
+}
+
+// stockedLineCount is how many stocked lines SORQRY reports for a sales order or credit note.
+func (c *Client) stockedLineCount(ctx context.Context, number string) (int, error) {
+	var q sorqryQuery
+	q.Key.SalesOrder = number
+	q.Option.IncludeStockedLines = "Y"
+	xmlIn, err := marshalXML(q)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Query(ctx, BusinessObjectSORQRY, xmlIn)
+	if err != nil {
+		return 0, err
+	}
+	return len(resp.Root.ChildrenNamed("StockLine")), nil
 }

@@ -727,3 +727,40 @@ func TestPostArPaymentOnceFindsAReceiptWhoseAnswerWasLost(t *testing.T) {
 		t.Error("PostArPaymentOnce without a reference succeeded")
 	}
 }
+
+func TestPostCreditNoteOnceCompletesAHeaderWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	c, sim := newObjectsClient(t)
+	ctx := context.Background()
+	line := syspro.CreditNoteLine{CreditReason: "RF", StockCode: "B100", Warehouse: "FG", Quantity: d("1"), Uom: "EA", Price: d("12.50")}
+	cn := syspro.CreditNote{Customer: "000001", CustomerPoNumber: "RF-77", CreditNoteDate: simDay, Lines: []syspro.CreditNoteLine{line}}
+
+	// SORTCH applied, its answer lost: a header without lines.
+	hp, hx, err := syspro.CreditNoteHeaderXML(cn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Post(ctx, syspro.BusinessObjectSORTCH, hp, hx); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the retry completes it; a further retry changes nothing
+		res, err := c.PostCreditNoteOnce(ctx, cn)
+		if err != nil || !res.Existing {
+			t.Fatalf("PostCreditNoteOnce: %+v %v", res, err)
+		}
+	}
+	notes := sim.State().CreditNotes
+	if len(notes) != 1 || len(notes[0].Lines) != 1 || !notes[0].Total().Equal(d("12.50")) {
+		t.Fatalf("simulator credit notes: %+v", notes)
+	}
+	// A new one is created once, and found the next time.
+	cn.CustomerPoNumber = "RF-78"
+	first, err := c.PostCreditNoteOnce(ctx, cn)
+	if err != nil || first.Existing {
+		t.Fatalf("first post: %+v %v", first, err)
+	}
+	again, err := c.PostCreditNoteOnce(ctx, cn)
+	if err != nil || !again.Existing || again.CreditNoteNumber != first.CreditNoteNumber || len(sim.State().CreditNotes) != 2 {
+		t.Fatalf("second post: %+v %v, %d notes", again, err, len(sim.State().CreditNotes))
+	}
+}

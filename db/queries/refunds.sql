@@ -41,3 +41,6 @@ UPDATE erp_postings SET status = 'cancelled' WHERE subject_type = $1 AND subject
 
 -- name: GetFraudReviewByPayment :one
 SELECT * FROM fraud_reviews WHERE payment_id = $1;
+
+-- name: SetRefundCreditRef :exec
+UPDATE refunds SET syspro_credit_ref = $2 WHERE id = $1;

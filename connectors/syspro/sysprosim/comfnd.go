@@ -80,7 +80,14 @@ func (s *Server) comfndRows(table string) []map[string]string {
 		for _, k := range s.erp.orderSeq {
 			o := s.erp.orders[k]
 			out = append(out, map[string]string{"salesorder": o.SalesOrder, "customer": o.Customer,
-				"customerponumber": o.CustomerPoNumber, "orderstatus": o.OrderStatus, "orderdate": o.OrderDate})
+				"customerponumber": o.CustomerPoNumber, "orderstatus": o.OrderStatus, "orderdate": o.OrderDate, "documenttype": "O"})
+		}
+		// Credit notes are SorMaster rows too (DocumentType C), so a client finds one by the
+		// customer PO number it was given, as it finds an order.
+		for _, k := range sortedKeys(s.erp.creditNotes) {
+			cn := s.erp.creditNotes[k]
+			out = append(out, map[string]string{"salesorder": cn.CreditNoteNumber, "customer": cn.Customer,
+				"customerponumber": cn.CustomerPoNumber, "orderstatus": "9", "orderdate": cn.CreditNoteDate, "documenttype": "C"})
 		}
 	case "ARCUSTOMER":
 		for _, k := range sortedKeys(s.erp.customers) {

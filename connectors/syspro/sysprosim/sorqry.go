@@ -15,6 +15,9 @@ func (s *Server) sorqry(c *boCall) string {
 	number := c.doc.get("Key", "SalesOrder")
 	o, ok := s.erp.orders[number]
 	if !ok {
+		if cn, ok := s.erp.creditNotes[number]; ok {
+			return s.sorqryCreditNote(c, cn)
+		}
 		return "ERROR: Sales order '" + number + "' not found"
 	}
 	cust := s.erp.customers[o.Customer]
@@ -38,6 +41,24 @@ func (s *Server) sorqry(c *boCall) string {
 			x.leaf("OrderQty", padQty(l.OrderQty)).leaf("Edited_OrderQty", l.OrderQty.StringFixed(3))
 			x.leaf("BackOrderQty", padQty(l.BackOrderQty)).leaf("Edited_BackOrderQty", l.BackOrderQty.StringFixed(3))
 			x.leaf("Price", padMoney(l.Price)).leaf("Edited_Price", l.Price.StringFixed(2))
+			x.close()
+		}
+	}
+	return x.String()
+}
+
+// sorqryCreditNote answers SORQRY for a credit note, which SYSPRO keeps as a sales order of
+// document type C: its header and, with IncludeStockedLines, its credited lines.
+func (s *Server) sorqryCreditNote(c *boCall, cn *CreditNote) string {
+	x := newXMLOut("SorDetail")
+	x.leaf("SalesOrder", cn.CreditNoteNumber).leaf("DocumentType", "C").leaf("DocumentTypeDesc", "Credit note")
+	x.leaf("Customer", cn.Customer).leaf("OrderStatus", "9").leaf("OrderStatusDesc", orderStatusDesc["9"])
+	x.leaf("CustomerPoNumber", cn.CustomerPoNumber).leaf("OrderDate", cn.CreditNoteDate).leaf("Branch", "HQ").leaf("Currency", "GBP")
+	if c.doc.flag("Option", "IncludeStockedLines") {
+		for i, l := range cn.Lines {
+			x.open("StockLine")
+			x.leaf("SalesOrderLine", counter(i+1)[2:]).leaf("StockCode", l.StockCode).leaf("Warehouse", l.Warehouse)
+			x.leaf("OrderQty", padQty(l.OrderQty)).leaf("Price", padMoney(l.Price))
 			x.close()
 		}
 	}
