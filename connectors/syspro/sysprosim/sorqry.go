@@ -57,7 +57,7 @@ func (s *Server) sorqryCreditNote(c *boCall, cn *CreditNote) string {
 	if c.doc.flag("Option", "IncludeStockedLines") {
 		for i, l := range cn.Lines {
 			x.open("StockLine")
-			x.leaf("SalesOrderLine", counter(i+1)[2:]).leaf("StockCode", l.StockCode).leaf("Warehouse", l.Warehouse)
+			x.leaf("SalesOrderLine", counter(i + 1)[2:]).leaf("StockCode", l.StockCode).leaf("Warehouse", l.Warehouse)
 			x.leaf("OrderQty", padQty(l.OrderQty)).leaf("Price", padMoney(l.Price))
 			x.close()
 		}
