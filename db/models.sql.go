@@ -186,6 +186,16 @@ type MappingRule struct {
 	UpdatedAt time.Time
 }
 
+type MutationResult struct {
+	ApiKeyID       int64
+	Mutation       string
+	IdempotencyKey string
+	InputHash      []byte
+	Response       []byte
+	CreatedAt      time.Time
+	CompletedAt    *time.Time
+}
+
 type Payment struct {
 	ID                   int64
 	Gateway              string

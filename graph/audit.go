@@ -6,8 +6,10 @@ package graph
 // The handler writes it for every Mutation field by itself (the @hasRole directive, which every
 // Mutation field must carry, runs the field through directives.audited), refusals of an
 // authenticated key included, so a new mutation cannot forget it; a resolver only names the
-// subject it acted on with AuditSubject. Audit writes one entry directly, for anything else worth
-// recording.
+// subject it acted on with AuditSubject. A payload with userErrors is recorded as failed, with
+// the errors' codes and messages; a payload answered from its idempotency key (see
+// idempotency.go) as ok with details.idempotentReplay. Audit writes one entry directly, for
+// anything else worth recording.
 
 import (
 	"context"
@@ -47,6 +49,9 @@ type AuditEntry struct {
 	Outcome string
 	// Error says why it was refused or failed.
 	Error string
+	// Details are more facts for details, beside the error (e.g. that a mutation was answered
+	// from its idempotency key).
+	Details map[string]any
 }
 
 // Audit writes an entry through q (a transaction's queries, to record it with the change).
@@ -69,8 +74,15 @@ func Audit(ctx context.Context, q *db.Queries, e AuditEntry) error {
 		}
 		params.Input = input
 	}
-	if e.Error != "" {
-		details, err := json.Marshal(map[string]string{"error": e.Error})
+	if e.Error != "" || len(e.Details) > 0 {
+		m := make(map[string]any, len(e.Details)+1)
+		for k, v := range e.Details {
+			m[k] = v
+		}
+		if e.Error != "" {
+			m["error"] = e.Error
+		}
+		details, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
@@ -82,10 +94,13 @@ func Audit(ctx context.Context, q *db.Queries, e AuditEntry) error {
 	return nil
 }
 
-// auditSubject is where a mutation's resolver leaves the subject for auditMutations.
+// auditSubject is where a mutation's resolver leaves, for audited, the subject and what the
+// payload said that the error does not: its user errors, and whether it was a replay.
 type auditSubject struct {
-	typ string
-	id  *int64
+	typ      string
+	id       *int64
+	failure  string
+	replayed bool
 }
 
 type auditSubjectKey struct{}
@@ -95,6 +110,21 @@ type auditSubjectKey struct{}
 func AuditSubject(ctx context.Context, subjectType string, id int64) {
 	if s, ok := ctx.Value(auditSubjectKey{}).(*auditSubject); ok {
 		s.typ, s.id = subjectType, &id
+	}
+}
+
+// auditFailure records in the mutation's audit entry that it was refused with user errors (the
+// payload's userErrors): the outcome is AuditFailed, with the errors in details.
+func auditFailure(ctx context.Context, failure string) {
+	if s, ok := ctx.Value(auditSubjectKey{}).(*auditSubject); ok {
+		s.failure = failure
+	}
+}
+
+// auditReplayed records that the mutation was answered from its idempotency key, without acting.
+func auditReplayed(ctx context.Context) {
+	if s, ok := ctx.Value(auditSubjectKey{}).(*auditSubject); ok {
+		s.replayed = true
 	}
 }
 
@@ -108,6 +138,9 @@ func (d *directives) audited(ctx context.Context, fc *graphql.FieldContext, run 
 	if len(fc.Args) > 0 {
 		entry.Input = fc.Args
 	}
+	if subject.replayed {
+		entry.Details = map[string]any{"idempotentReplay": true}
+	}
 	var refusal *accessError
 	switch {
 	case errors.As(err, &refusal) && refusal.code == CodeUnauthenticated:
@@ -117,6 +150,8 @@ func (d *directives) audited(ctx context.Context, fc *graphql.FieldContext, run 
 		entry.Outcome, entry.Error = AuditRefused, refusal.msg
 	case err != nil:
 		entry.Outcome, entry.Error = AuditFailed, err.Error()
+	case subject.failure != "":
+		entry.Outcome, entry.Error = AuditFailed, subject.failure
 	}
 	// Recorded even when the client has gone: the mutation may have been done.
 	if werr := Audit(context.WithoutCancel(ctx), d.queries, entry); werr != nil {

@@ -17,8 +17,9 @@ import (
 	"github.com/payhub/payhub/graph/model"
 )
 
-// The schema has no mutations yet, so the @hasRole directive, which audits them, is driven here
-// the way gqlgen's generated code drives it: a field context, the directive, the resolver as next.
+// The @hasRole directive, which audits mutations, is driven here the way gqlgen's generated code
+// drives it: a field context, the directive, the resolver as next (mutation_test.go audits the
+// real mutations over HTTP).
 func TestEveryMutationIsAudited(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph/model"
+	hubsync "github.com/payhub/payhub/sync"
 )
 
 // Limits of the GraphQL endpoint.
@@ -35,6 +36,9 @@ const (
 type HandlerConfig struct {
 	Pool   *pgxpool.Pool
 	Logger *slog.Logger
+	// Engine does what the mutations ask (refunds, voids, reposts, ...); without it they answer
+	// an UNAVAILABLE error, and the queries work as ever.
+	Engine *hubsync.Engine
 }
 
 // NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
@@ -48,7 +52,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	queries := db.New(cfg.Pool)
 	authn := &authenticator{queries: queries, logger: logger}
 	srv := handler.New(NewExecutableSchema(Config{
-		Resolvers:  &Resolver{Queries: queries},
+		Resolvers:  &Resolver{Queries: queries, Engine: cfg.Engine, Logger: logger},
 		Directives: DirectiveRoot{HasRole: (&directives{queries: queries, logger: logger}).hasRole},
 	}))
 	srv.AddTransport(transport.Websocket{
@@ -93,8 +97,14 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var inputErr *model.InputError
 		var accessErr *accessError
+		var unavailable *unavailableError
 		var gqlErr *gqlerror.Error
 		switch {
+		case errors.As(err, &unavailable):
+			e := graphql.DefaultErrorPresenter(ctx, err)
+			e.Message = unavailable.msg
+			e.Extensions = map[string]any{"code": CodeUnavailable}
+			return e
 		case errors.As(err, &accessErr):
 			e := graphql.DefaultErrorPresenter(ctx, err)
 			e.Message = accessErr.msg

@@ -4,10 +4,17 @@ package graph
 
 //go:generate sh -c "cd .. && go run github.com/99designs/gqlgen generate"
 
-import "github.com/payhub/payhub/db"
+import (
+	"log/slog"
 
-// Resolver is the root resolver; one serves every request. The API only reads so far, so it needs
-// the queries and not the pool itself.
+	"github.com/payhub/payhub/db"
+	hubsync "github.com/payhub/payhub/sync"
+)
+
+// Resolver is the root resolver; one serves every request. Queries read; the mutations act
+// through the sync engine (nil: they answer that the server runs without one).
 type Resolver struct {
 	Queries *db.Queries
+	Engine  *hubsync.Engine
+	Logger  *slog.Logger
 }

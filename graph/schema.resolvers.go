@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph/model"
@@ -18,15 +19,11 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 	if err != nil {
 		return nil, badInput("invalid ID %q", id)
 	}
-	switch typeName {
-	case model.TypePayment:
-		return nilIfMissing(r.loaders(ctx).PaymentByID.Load(ctx, rowID))
-	case model.TypeOrder:
-		return nilIfMissing(r.loaders(ctx).OrderByID.Load(ctx, rowID))
-	case model.TypeCustomer:
-		return nilIfMissing(r.loaders(ctx).CustomerByID.Load(ctx, rowID))
+	n, err := r.nodeByID(ctx, typeName, rowID)
+	if errors.Is(err, errUnknownType) {
+		return nil, badInput("invalid ID %q: no such type %q", id, typeName)
 	}
-	return nil, badInput("invalid ID %q: no such type %q", id, typeName)
+	return n, err
 }
 
 // Order is the resolver for the order field.

@@ -165,7 +165,7 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 // newMux routes the hub's HTTP endpoints.
 func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger}))
+	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger, Engine: engine}))
 	if c := cfg.Cybersource; c != nil {
 		keys := make([]cybersource.WebhookKey, len(c.WebhookKeys))
 		for i, k := range c.WebhookKeys {

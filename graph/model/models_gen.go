@@ -4,6 +4,7 @@ package model
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -27,6 +28,20 @@ type Address struct {
 	Region     *string `json:"region,omitempty"`
 	PostalCode *string `json:"postalCode,omitempty"`
 	Country    *string `json:"country,omitempty"`
+}
+
+type CapturePaymentInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// An authorisation.
+	PaymentID string `json:"paymentId"`
+	// How much to capture, in the authorisation's currency; omitted, all of it.
+	Amount *MoneyInput `json:"amount,omitempty"`
+}
+
+type CapturePaymentPayload struct {
+	// The authorisation as it stands after the capture.
+	Payment    *Payment     `json:"payment,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
 }
 
 // What the hub may keep of a card: never the number or the security code.
@@ -55,11 +70,50 @@ type CustomerLink struct {
 	SyncedAt   *time.Time     `json:"syncedAt,omitempty"`
 }
 
+type DeadLetterFilter struct {
+	Kind       *ErpPostingKind `json:"kind,omitempty"`
+	ErrorClass *ErpErrorClass  `json:"errorClass,omitempty"`
+	// How many to repost at most: 1..500.
+	Limit *int `json:"limit,omitempty"`
+}
+
+type DecideFraudReviewInput struct {
+	IdempotencyKey string              `json:"idempotencyKey"`
+	ID             string              `json:"id"`
+	Decision       FraudReviewDecision `json:"decision"`
+	// Recorded on the review and sent to Decision Manager.
+	Comment *string `json:"comment,omitempty"`
+}
+
+type DecideFraudReviewPayload struct {
+	FraudReview *FraudReview `json:"fraudReview,omitempty"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
 // An amount of money in one currency.
 type Money struct {
 	Amount decimal.Decimal `json:"amount"`
 	// ISO 4217 code, e.g. GBP.
 	Currency string `json:"currency"`
+}
+
+// An amount of money as a mutation takes it.
+type MoneyInput struct {
+	Amount decimal.Decimal `json:"amount"`
+	// ISO 4217 code, e.g. GBP.
+	Currency string `json:"currency"`
+}
+
+// The back office's actions. Each takes one input object with an `idempotencyKey` of the caller's
+// choosing (1..255 characters): a repeat of a request with the same key, by the same API key, does
+// not act again but answers what the first answered; the same key with other input is refused with
+// IDEMPOTENCY_CONFLICT. A request that was refused (userErrors) binds nothing, so its key may be sent
+// again once the cause is fixed.
+//
+// A refusal the caller can act on is a `userErrors` entry of the payload, with a stable `code`; the
+// payload's objects are then null. GraphQL errors are kept for the rest: FORBIDDEN, UNAUTHENTICATED,
+// malformed input, and the server's own failures (reported only as "internal error").
+type Mutation struct {
 }
 
 type OrderEdge struct {
@@ -120,9 +174,206 @@ type PaymentFilter struct {
 type Query struct {
 }
 
+type RefundPaymentInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The payment (a captured sale or capture, or an Opayo payment) to refund.
+	PaymentID string      `json:"paymentId"`
+	Amount    *MoneyInput `json:"amount"`
+	Reason    string      `json:"reason"`
+}
+
+type RefundPaymentPayload struct {
+	Refund     *Refund      `json:"refund,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type RepostDeadLettersInput struct {
+	IdempotencyKey string            `json:"idempotencyKey"`
+	Filter         *DeadLetterFilter `json:"filter,omitempty"`
+}
+
+type RepostDeadLettersPayload struct {
+	// The postings put back in the queue, oldest death first.
+	Reposted   []*ErpPosting `json:"reposted"`
+	Count      int           `json:"count"`
+	UserErrors []*UserError  `json:"userErrors"`
+}
+
+type RepostErpPostingInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// A dead posting.
+	ID string `json:"id"`
+}
+
+type RepostErpPostingPayload struct {
+	// The posting, back in the queue (PENDING).
+	ErpPosting *ErpPosting  `json:"erpPosting,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type ResolveAnomalyInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	ID             string `json:"id"`
+	// What was done about it; required.
+	Note string `json:"note"`
+}
+
+type ResolveAnomalyPayload struct {
+	Anomaly    *Anomaly     `json:"anomaly,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type Risk struct {
 	Score    *int          `json:"score,omitempty"`
 	Decision *RiskDecision `json:"decision,omitempty"`
+}
+
+type UpdateMappingRuleInput struct {
+	IdempotencyKey string          `json:"idempotencyKey"`
+	Kind           MappingRuleKind `json:"kind"`
+	Scope          string          `json:"scope"`
+	Key            string          `json:"key"`
+	// A JSON object, e.g. {"status": "captured"} for a STATUS_MAP rule.
+	Value json.RawMessage `json:"value"`
+}
+
+type UpdateMappingRulePayload struct {
+	MappingRule *MappingRule `json:"mappingRule,omitempty"`
+	UserErrors  []*UserError `json:"userErrors"`
+}
+
+// A refusal the caller can act on: the mutation did nothing.
+type UserError struct {
+	// Stable, e.g. EXCEEDS_REMAINING.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// The input field it is about, as a path from the mutation's argument, e.g. ["input", "amount", "amount"].
+	Field []string `json:"field,omitempty"`
+}
+
+type VoidPaymentInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	PaymentID      string `json:"paymentId"`
+}
+
+type VoidPaymentPayload struct {
+	// The payment as it stands after the void.
+	Payment    *Payment     `json:"payment,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type AnomalySeverity string
+
+const (
+	AnomalySeverityInfo     AnomalySeverity = "INFO"
+	AnomalySeverityWarning  AnomalySeverity = "WARNING"
+	AnomalySeverityCritical AnomalySeverity = "CRITICAL"
+)
+
+var AllAnomalySeverity = []AnomalySeverity{
+	AnomalySeverityInfo,
+	AnomalySeverityWarning,
+	AnomalySeverityCritical,
+}
+
+func (e AnomalySeverity) IsValid() bool {
+	switch e {
+	case AnomalySeverityInfo, AnomalySeverityWarning, AnomalySeverityCritical:
+		return true
+	}
+	return false
+}
+
+func (e AnomalySeverity) String() string {
+	return string(e)
+}
+
+func (e *AnomalySeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalySeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalySeverity", str)
+	}
+	return nil
+}
+
+func (e AnomalySeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalySeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalySeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type AnomalyStatus string
+
+const (
+	AnomalyStatusOpen         AnomalyStatus = "OPEN"
+	AnomalyStatusAcknowledged AnomalyStatus = "ACKNOWLEDGED"
+	AnomalyStatusResolved     AnomalyStatus = "RESOLVED"
+)
+
+var AllAnomalyStatus = []AnomalyStatus{
+	AnomalyStatusOpen,
+	AnomalyStatusAcknowledged,
+	AnomalyStatusResolved,
+}
+
+func (e AnomalyStatus) IsValid() bool {
+	switch e {
+	case AnomalyStatusOpen, AnomalyStatusAcknowledged, AnomalyStatusResolved:
+		return true
+	}
+	return false
+}
+
+func (e AnomalyStatus) String() string {
+	return string(e)
+}
+
+func (e *AnomalyStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AnomalyStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AnomalyStatus", str)
+	}
+	return nil
+}
+
+func (e AnomalyStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AnomalyStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AnomalyStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type CustomerStatus string
@@ -177,6 +428,191 @@ func (e *CustomerStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e CustomerStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ErpErrorClass string
+
+const (
+	// Worth retrying (SYSPRO down, a timeout).
+	ErpErrorClassTransient ErpErrorClass = "TRANSIENT"
+	// SYSPRO refused the data (an unknown stock code or customer).
+	ErpErrorClassBusiness ErpErrorClass = "BUSINESS"
+	// The hub's configuration is wrong (credentials, a missing rule).
+	ErpErrorClassConfiguration ErpErrorClass = "CONFIGURATION"
+)
+
+var AllErpErrorClass = []ErpErrorClass{
+	ErpErrorClassTransient,
+	ErpErrorClassBusiness,
+	ErpErrorClassConfiguration,
+}
+
+func (e ErpErrorClass) IsValid() bool {
+	switch e {
+	case ErpErrorClassTransient, ErpErrorClassBusiness, ErpErrorClassConfiguration:
+		return true
+	}
+	return false
+}
+
+func (e ErpErrorClass) String() string {
+	return string(e)
+}
+
+func (e *ErpErrorClass) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErpErrorClass(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErpErrorClass", str)
+	}
+	return nil
+}
+
+func (e ErpErrorClass) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErpErrorClass) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErpErrorClass) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ErpPostingKind string
+
+const (
+	ErpPostingKindCustomer    ErpPostingKind = "CUSTOMER"
+	ErpPostingKindSalesOrder  ErpPostingKind = "SALES_ORDER"
+	ErpPostingKindOrderStatus ErpPostingKind = "ORDER_STATUS"
+	ErpPostingKindArPayment   ErpPostingKind = "AR_PAYMENT"
+	ErpPostingKindCreditNote  ErpPostingKind = "CREDIT_NOTE"
+	ErpPostingKindGlJournal   ErpPostingKind = "GL_JOURNAL"
+)
+
+var AllErpPostingKind = []ErpPostingKind{
+	ErpPostingKindCustomer,
+	ErpPostingKindSalesOrder,
+	ErpPostingKindOrderStatus,
+	ErpPostingKindArPayment,
+	ErpPostingKindCreditNote,
+	ErpPostingKindGlJournal,
+}
+
+func (e ErpPostingKind) IsValid() bool {
+	switch e {
+	case ErpPostingKindCustomer, ErpPostingKindSalesOrder, ErpPostingKindOrderStatus, ErpPostingKindArPayment, ErpPostingKindCreditNote, ErpPostingKindGlJournal:
+		return true
+	}
+	return false
+}
+
+func (e ErpPostingKind) String() string {
+	return string(e)
+}
+
+func (e *ErpPostingKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErpPostingKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErpPostingKind", str)
+	}
+	return nil
+}
+
+func (e ErpPostingKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErpPostingKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErpPostingKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ErpPostingStatus string
+
+const (
+	ErpPostingStatusPending    ErpPostingStatus = "PENDING"
+	ErpPostingStatusInProgress ErpPostingStatus = "IN_PROGRESS"
+	ErpPostingStatusSucceeded  ErpPostingStatus = "SUCCEEDED"
+	// SYSPRO refused it, or it failed too often: in the dead-letter queue.
+	ErpPostingStatusDead      ErpPostingStatus = "DEAD"
+	ErpPostingStatusCancelled ErpPostingStatus = "CANCELLED"
+)
+
+var AllErpPostingStatus = []ErpPostingStatus{
+	ErpPostingStatusPending,
+	ErpPostingStatusInProgress,
+	ErpPostingStatusSucceeded,
+	ErpPostingStatusDead,
+	ErpPostingStatusCancelled,
+}
+
+func (e ErpPostingStatus) IsValid() bool {
+	switch e {
+	case ErpPostingStatusPending, ErpPostingStatusInProgress, ErpPostingStatusSucceeded, ErpPostingStatusDead, ErpPostingStatusCancelled:
+		return true
+	}
+	return false
+}
+
+func (e ErpPostingStatus) String() string {
+	return string(e)
+}
+
+func (e *ErpPostingStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErpPostingStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErpPostingStatus", str)
+	}
+	return nil
+}
+
+func (e ErpPostingStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErpPostingStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErpPostingStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -241,6 +677,120 @@ func (e ExternalSystem) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+type FraudReviewDecision string
+
+const (
+	FraudReviewDecisionAccept FraudReviewDecision = "ACCEPT"
+	FraudReviewDecisionReject FraudReviewDecision = "REJECT"
+)
+
+var AllFraudReviewDecision = []FraudReviewDecision{
+	FraudReviewDecisionAccept,
+	FraudReviewDecisionReject,
+}
+
+func (e FraudReviewDecision) IsValid() bool {
+	switch e {
+	case FraudReviewDecisionAccept, FraudReviewDecisionReject:
+		return true
+	}
+	return false
+}
+
+func (e FraudReviewDecision) String() string {
+	return string(e)
+}
+
+func (e *FraudReviewDecision) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FraudReviewDecision(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FraudReviewDecision", str)
+	}
+	return nil
+}
+
+func (e FraudReviewDecision) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FraudReviewDecision) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FraudReviewDecision) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FraudReviewStatus string
+
+const (
+	FraudReviewStatusOpen     FraudReviewStatus = "OPEN"
+	FraudReviewStatusAccepted FraudReviewStatus = "ACCEPTED"
+	FraudReviewStatusRejected FraudReviewStatus = "REJECTED"
+	FraudReviewStatusExpired  FraudReviewStatus = "EXPIRED"
+)
+
+var AllFraudReviewStatus = []FraudReviewStatus{
+	FraudReviewStatusOpen,
+	FraudReviewStatusAccepted,
+	FraudReviewStatusRejected,
+	FraudReviewStatusExpired,
+}
+
+func (e FraudReviewStatus) IsValid() bool {
+	switch e {
+	case FraudReviewStatusOpen, FraudReviewStatusAccepted, FraudReviewStatusRejected, FraudReviewStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e FraudReviewStatus) String() string {
+	return string(e)
+}
+
+func (e *FraudReviewStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FraudReviewStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FraudReviewStatus", str)
+	}
+	return nil
+}
+
+func (e FraudReviewStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FraudReviewStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FraudReviewStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type Gateway string
 
 const (
@@ -291,6 +841,67 @@ func (e *Gateway) UnmarshalJSON(b []byte) error {
 }
 
 func (e Gateway) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type MappingRuleKind string
+
+const (
+	MappingRuleKindStatusMap MappingRuleKind = "STATUS_MAP"
+	MappingRuleKindStockCode MappingRuleKind = "STOCK_CODE"
+	MappingRuleKindFxRate    MappingRuleKind = "FX_RATE"
+	MappingRuleKindAddress   MappingRuleKind = "ADDRESS"
+	MappingRuleKindGlAccount MappingRuleKind = "GL_ACCOUNT"
+)
+
+var AllMappingRuleKind = []MappingRuleKind{
+	MappingRuleKindStatusMap,
+	MappingRuleKindStockCode,
+	MappingRuleKindFxRate,
+	MappingRuleKindAddress,
+	MappingRuleKindGlAccount,
+}
+
+func (e MappingRuleKind) IsValid() bool {
+	switch e {
+	case MappingRuleKindStatusMap, MappingRuleKindStockCode, MappingRuleKindFxRate, MappingRuleKindAddress, MappingRuleKindGlAccount:
+		return true
+	}
+	return false
+}
+
+func (e MappingRuleKind) String() string {
+	return string(e)
+}
+
+func (e *MappingRuleKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MappingRuleKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MappingRuleKind", str)
+	}
+	return nil
+}
+
+func (e MappingRuleKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MappingRuleKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MappingRuleKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -564,6 +1175,71 @@ func (e *PaymentStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e PaymentStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RefundStatus string
+
+const (
+	// Recorded, not yet sent.
+	RefundStatusRequested RefundStatus = "REQUESTED"
+	// Sent to the gateway, no answer yet.
+	RefundStatusSubmitted RefundStatus = "SUBMITTED"
+	RefundStatusSucceeded RefundStatus = "SUCCEEDED"
+	// The gateway refused it; see failureReason.
+	RefundStatusFailed RefundStatus = "FAILED"
+	// The gateway's answer was lost; the hub looks it up until known. Its amount stays held.
+	RefundStatusUnknown RefundStatus = "UNKNOWN"
+)
+
+var AllRefundStatus = []RefundStatus{
+	RefundStatusRequested,
+	RefundStatusSubmitted,
+	RefundStatusSucceeded,
+	RefundStatusFailed,
+	RefundStatusUnknown,
+}
+
+func (e RefundStatus) IsValid() bool {
+	switch e {
+	case RefundStatusRequested, RefundStatusSubmitted, RefundStatusSucceeded, RefundStatusFailed, RefundStatusUnknown:
+		return true
+	}
+	return false
+}
+
+func (e RefundStatus) String() string {
+	return string(e)
+}
+
+func (e *RefundStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RefundStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RefundStatus", str)
+	}
+	return nil
+}
+
+func (e RefundStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RefundStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RefundStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,140 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/payhub/payhub/graph/auth"
+	"github.com/payhub/payhub/graph/model"
+	hubsync "github.com/payhub/payhub/sync"
+)
+
+// deadLetterLimitMax bounds repostDeadLetters' filter.limit.
+const deadLetterLimitMax = 500
+
+// actorOf is who the engine records as acting: the API key's name.
+func actorOf(ctx context.Context) string {
+	if p := auth.PrincipalFrom(ctx); p != nil {
+		return p.Name
+	}
+	return actorAnonymous
+}
+
+// noUserErrors is the userErrors of a payload that did what was asked (a list, never null).
+func noUserErrors() []*model.UserError { return []*model.UserError{} }
+
+// userErrors turns the engine's refusal into userErrors; fields names, per code, the input field
+// it is about ("amount.currency": input.amount.currency). Any other error is returned as it is (the client sees "internal error").
+func userErrors(err error, fields map[string]string) ([]*model.UserError, error) {
+	var ue *hubsync.UserError
+	if !errors.As(err, &ue) {
+		return nil, err
+	}
+	e := &model.UserError{Code: ue.Code, Message: ue.Message}
+	if f, ok := fields[ue.Code]; ok {
+		e.Field = append([]string{"input"}, strings.Split(f, ".")...)
+	}
+	if ue.Code == hubsync.ErrCodeIdempotencyConflict {
+		e.Field = []string{"input", "idempotencyKey"}
+	}
+	return []*model.UserError{e}, nil
+}
+
+// invalidInput is a user error about one input field.
+func invalidInput(field, format string, args ...any) *model.UserError {
+	return &model.UserError{Code: CodeInvalidInput, Message: fmt.Sprintf(format, args...), Field: []string{"input", field}}
+}
+
+// inputID reads a global ID of an input field that must name a row of typeName.
+func inputID(field, typeName, id string) (int64, *model.UserError) {
+	got, rowID, err := model.DecodeGlobalID(id)
+	if err != nil || got != typeName {
+		return 0, &model.UserError{Code: CodeInvalidID, Field: []string{"input", field},
+			Message: fmt.Sprintf("%s %q is not the ID of a %s", field, id, typeName)}
+	}
+	return rowID, nil
+}
+
+// oneError is a list of a single user error, or none.
+func oneError(e *model.UserError) []*model.UserError {
+	if e == nil {
+		return nil
+	}
+	return []*model.UserError{e}
+}
+
+// subject is the object an ErpPosting or Anomaly is about, when the API shows its type: the
+// subject_type names a table.
+func (r *Resolver) subject(ctx context.Context, subjectType string, id int64) (model.Node, error) {
+	switch subjectType {
+	case "sales_order":
+		return r.nodeByID(ctx, model.TypeOrder, id)
+	case "payment":
+		return r.nodeByID(ctx, model.TypePayment, id)
+	case "customer":
+		return r.nodeByID(ctx, model.TypeCustomer, id)
+	case "refund":
+		return r.nodeByID(ctx, model.TypeRefund, id)
+	case "erp_posting":
+		return r.nodeByID(ctx, model.TypeErpPosting, id)
+	case "fraud_review":
+		return r.nodeByID(ctx, model.TypeFraudReview, id)
+	case "anomaly":
+		return r.nodeByID(ctx, model.TypeAnomaly, id)
+	case "mapping_rule":
+		return r.nodeByID(ctx, model.TypeMappingRule, id)
+	}
+	return nil, nil
+}
+
+// nodeByID fetches a row of one of the API's types (errUnknownType for a type it does not have);
+// a missing row is a null result.
+func (r *Resolver) nodeByID(ctx context.Context, typeName string, rowID int64) (model.Node, error) {
+	switch typeName {
+	case model.TypePayment:
+		return nilIfMissing(r.loaders(ctx).PaymentByID.Load(ctx, rowID))
+	case model.TypeOrder:
+		return nilIfMissing(r.loaders(ctx).OrderByID.Load(ctx, rowID))
+	case model.TypeCustomer:
+		return nilIfMissing(r.loaders(ctx).CustomerByID.Load(ctx, rowID))
+	case model.TypeRefund:
+		row, err := r.Queries.GetRefund(ctx, rowID)
+		return one(row, err, model.RefundFromRow)
+	case model.TypeErpPosting:
+		row, err := r.Queries.GetErpPosting(ctx, rowID)
+		return one(row, err, model.ErpPostingFromRow)
+	case model.TypeFraudReview:
+		row, err := r.Queries.GetFraudReview(ctx, rowID)
+		return one(row, err, model.FraudReviewFromRow)
+	case model.TypeAnomaly:
+		row, err := r.Queries.GetAnomaly(ctx, rowID)
+		return one(row, err, model.AnomalyFromRow)
+	case model.TypeMappingRule:
+		row, err := r.Queries.GetMappingRule(ctx, rowID)
+		return one(row, err, model.MappingRuleFromRow)
+	}
+	return nil, errUnknownType
+}
+
+var errUnknownType = errors.New("unknown node type")
+
+// The input field each of the engine's refusal codes is about, per kind of mutation.
+var (
+	refundFields = map[string]string{
+		hubsync.ErrCodeNotFound:         "paymentId",
+		hubsync.ErrCodeNotRefundable:    "paymentId",
+		hubsync.ErrCodeInvalidAmount:    "amount.amount",
+		hubsync.ErrCodeExceedsRemaining: "amount.amount",
+		hubsync.ErrCodeCurrencyMismatch: "amount.currency",
+	}
+	paymentFields = map[string]string{
+		hubsync.ErrCodeNotFound:         "paymentId",
+		hubsync.ErrCodeNotVoidable:      "paymentId",
+		hubsync.ErrCodeNotCapturable:    "paymentId",
+		hubsync.ErrCodePaymentNotKnown:  "paymentId",
+		hubsync.ErrCodeAmountTooLarge:   "amount.amount",
+		hubsync.ErrCodeCurrencyMismatch: "amount.currency",
+	}
+)
