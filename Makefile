@@ -12,6 +12,7 @@ bench:
 	go test -run '^$$' -bench BenchmarkPaymentsConnection -benchtime 3s ./graph
 	go test -run '^$$' -bench CybersourceWebhookIntake -benchtime 5000x ./sync
 	go test -run '^$$' -bench PaymentsEndToEnd -benchtime 200x ./sync
+	go test -run '^$$' -bench SubscriptionFanOut -benchtime 1x -timeout 30m ./graph
 
 generate:
 	go generate ./db ./graph

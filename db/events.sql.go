@@ -49,6 +49,70 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) (Event
 	return i, err
 }
 
+const getEvent = `-- name: GetEvent :one
+SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at FROM events WHERE id = $1
+`
+
+func (q *Queries) GetEvent(ctx context.Context, id int64) (Event, error) {
+	row := q.db.QueryRow(ctx, getEvent, id)
+	var i Event
+	err := row.Scan(
+		&i.ID,
+		&i.XactID,
+		&i.Topic,
+		&i.Kind,
+		&i.SubjectType,
+		&i.SubjectID,
+		&i.Payload,
+		&i.OccurredAt,
+	)
+	return i, err
+}
+
+const hasEventsAfter = `-- name: HasEventsAfter :one
+SELECT EXISTS (
+    SELECT 1 FROM events WHERE (xact_id, id) > ($1::xid8, $2::bigint)
+) AS pending
+`
+
+type HasEventsAfterParams struct {
+	AfterXactID pgtype.Uint64
+	AfterID     int64
+}
+
+// HasEventsAfter says whether any committed event lies after a position. Right after
+// ListEventsAfter has read everything readable, true means events that committed but cannot be
+// read yet, because an older transaction is still running: a reader then looks again shortly,
+// as their commit's notification has already gone.
+func (q *Queries) HasEventsAfter(ctx context.Context, arg HasEventsAfterParams) (bool, error) {
+	row := q.db.QueryRow(ctx, hasEventsAfter, arg.AfterXactID, arg.AfterID)
+	var pending bool
+	err := row.Scan(&pending)
+	return pending, err
+}
+
+const lastReadableEvent = `-- name: LastReadableEvent :one
+SELECT xact_id, id FROM events
+WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xact_id DESC, id DESC
+LIMIT 1
+`
+
+type LastReadableEventRow struct {
+	XactID pgtype.Uint64
+	ID     int64
+}
+
+// LastReadableEvent is the head of the log as ListEventsAfter sees it: the last event every reader
+// can already read. Whatever becomes readable later lies after it. No row: the log is empty (or
+// nothing in it is readable yet).
+func (q *Queries) LastReadableEvent(ctx context.Context) (LastReadableEventRow, error) {
+	row := q.db.QueryRow(ctx, lastReadableEvent)
+	var i LastReadableEventRow
+	err := row.Scan(&i.XactID, &i.ID)
+	return i, err
+}
+
 const listEventsAfter = `-- name: ListEventsAfter :many
 SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at FROM events
 WHERE (xact_id, id) > ($1::xid8, $2::bigint)

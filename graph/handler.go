@@ -11,12 +11,15 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/payhub/payhub/db"
+	"github.com/payhub/payhub/graph/events"
 	"github.com/payhub/payhub/graph/model"
 	hubsync "github.com/payhub/payhub/sync"
 )
@@ -26,10 +29,14 @@ const (
 	// ComplexityLimitDefault caps a query's cost (one unit per field, lists multiplied by first),
 	// so a single request cannot ask for pages within pages without bound.
 	ComplexityLimitDefault = 50_000
-	// websocketKeepAlive is how often an idle subscription socket is pinged.
+	// websocketKeepAlive is how often a subscription socket is pinged: graphql-ws ("ka") and
+	// graphql-transport-ws ("ping", which must be answered with "pong" within twice as long, or
+	// the socket is closed).
 	websocketKeepAlive = 15 * time.Second
 	// websocketInitTimeout is how long a new websocket may take to send connection_init.
 	websocketInitTimeout = 10 * time.Second
+	// queryCacheSize is how many distinct query documents are kept parsed.
+	queryCacheSize = 1000
 )
 
 // HandlerConfig configures NewHandler.
@@ -39,10 +46,14 @@ type HandlerConfig struct {
 	// Engine does what the mutations ask (refunds, voids, reposts, ...); without it they answer
 	// an UNAVAILABLE error, and the queries work as ever.
 	Engine *hubsync.Engine
+	// Events streams the event log to subscriptions (one broker per process, see events.Start);
+	// without it they answer an UNAVAILABLE error.
+	Events *events.Broker
 }
 
 // NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
-// GET with a browser Accept header for the GraphiQL page, websocket upgrades for subscriptions.
+// GET with a browser Accept header for the GraphiQL page, websocket upgrades for subscriptions
+// (see subscriptions.go).
 // Every request but the GraphiQL page is authenticated by its API key (see auth.go).
 func NewHandler(cfg HandlerConfig) http.Handler {
 	logger := cfg.Logger
@@ -52,19 +63,24 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	queries := db.New(cfg.Pool)
 	authn := &authenticator{queries: queries, logger: logger}
 	srv := handler.New(NewExecutableSchema(Config{
-		Resolvers:  &Resolver{Queries: queries, Engine: cfg.Engine, Logger: logger},
+		Resolvers:  &Resolver{Queries: queries, Engine: cfg.Engine, Events: cfg.Events, Logger: logger},
 		Directives: DirectiveRoot{HasRole: (&directives{queries: queries, logger: logger}).hasRole},
 	}))
 	srv.AddTransport(transport.Websocket{
 		Implementation:        GorillaWebsocket{},
 		KeepAlivePingInterval: websocketKeepAlive,
+		PingPongInterval:      websocketKeepAlive,
 		InitFunc:              authn.websocketInit,
 		InitTimeout:           websocketInitTimeout,
 	})
+	// Parsed and validated documents are kept by their text: every subscriber of a dashboard sends
+	// the same one, and each would otherwise hold a parse of its own.
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](queryCacheSize))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
+	srv.Use(websocketExtension{queries: queries})
 	srv.Use(extension.FixedComplexityLimit(ComplexityLimitDefault))
 	srv.SetErrorPresenter(presentError(logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -73,7 +89,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	})
 
 	graphiql := playground.Handler("Payhub GraphQL", "/graphql")
-	api := authn.middleware(WithLoaders(queries, srv))
+	api := markWebsocket(authn.middleware(WithLoaders(queries, srv)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.RawQuery == "" && !isWebsocket(r) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {

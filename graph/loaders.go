@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/vikstrous/dataloadgen"
@@ -65,16 +66,40 @@ func NewLoaders(q *db.Queries) *Loaders {
 	}
 }
 
-// WithLoaders gives every request its own loaders, so nothing is cached across requests.
+// WithLoaders gives every request its own loaders, so nothing is cached across requests. A
+// websocket gets none: each response on it gets its own (see websocketExtension).
 func WithLoaders(q *db.Queries, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := context.WithValue(r.Context(), loadersKey{}, NewLoaders(q))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// loaders returns the request's loaders, or a fresh set for callers outside an HTTP request.
+// lazyLoadersKey holds the loaders of one response on a websocket (see websocketExtension).
+type lazyLoadersKey struct{}
+
+// lazyLoaders makes its loaders on first use: most events of a subscription load nothing.
+type lazyLoaders struct {
+	queries *db.Queries
+	once    sync.Once
+	l       *Loaders
+}
+
+func (z *lazyLoaders) get() *Loaders {
+	z.once.Do(func() { z.l = NewLoaders(z.queries) })
+	return z.l
+}
+
+// loaders returns the response's loaders on a websocket, else the request's, or a fresh set for
+// callers outside an HTTP request.
 func (r *Resolver) loaders(ctx context.Context) *Loaders {
+	if z, ok := ctx.Value(lazyLoadersKey{}).(*lazyLoaders); ok {
+		return z.get()
+	}
 	if l, ok := ctx.Value(loadersKey{}).(*Loaders); ok {
 		return l
 	}

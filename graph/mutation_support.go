@@ -114,6 +114,8 @@ func (r *Resolver) nodeByID(ctx context.Context, typeName string, rowID int64) (
 	case model.TypeMappingRule:
 		row, err := r.Queries.GetMappingRule(ctx, rowID)
 		return one(row, err, model.MappingRuleFromRow)
+	case model.TypeEvent:
+		return r.eventNode(ctx, rowID)
 	}
 	return nil, errUnknownType
 }

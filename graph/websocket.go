@@ -14,6 +14,15 @@ import (
 // closeWriteTimeout bounds how long a close frame may take to write to a slow peer.
 const closeWriteTimeout = 5 * time.Second
 
+// writeTimeout bounds how long one message may take to write. A peer that reads nothing for that
+// long is gone or wedged: the socket is closed rather than left holding a writer (and, behind
+// it, the events queued for it) forever.
+const writeTimeout = 10 * time.Second
+
+// writeBuffers lends write buffers to sockets while they write, instead of each idle socket
+// keeping one of its own.
+var writeBuffers = &sync.Pool{}
+
 // GorillaWebsocket plugs gorilla/websocket into gqlgen's websocket transport (gqlgen's default is
 // coder/websocket). CheckOrigin decides which browser origins may open a subscription; nil allows
 // any origin, which suits API clients that authenticate with a key rather than a cookie.
@@ -33,6 +42,7 @@ func (g GorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts tr
 		Subprotocols:      opts.Subprotocols,
 		CheckOrigin:       checkOrigin,
 		EnableCompression: true,
+		WriteBufferPool:   writeBuffers,
 	}
 	conn, err := upgrader.Upgrade(w, r, opts.ResponseHeader)
 	if err != nil {
@@ -66,10 +76,17 @@ func (c *gorillaConn) NextReader() (int, io.Reader, error) {
 	return typ, r, err
 }
 
+// WriteJSON writes one message within writeTimeout; failing that, the socket is closed, which
+// ends its read loop and with it the connection's subscriptions.
 func (c *gorillaConn) WriteJSON(v any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.conn.WriteJSON(v)
+	c.conn.SetWriteDeadline(time.Now().Add(writeTimeout)) //nolint:errcheck
+	err := c.conn.WriteJSON(v)
+	if err != nil {
+		c.conn.Close() //nolint:errcheck
+	}
+	return err
 }
 
 func (c *gorillaConn) WriteClose(code int, message string) error {

@@ -76,7 +76,7 @@ func (e *Engine) ResolveAnomaly(ctx context.Context, anomalyID int64, note, acto
 			return err
 		}
 		return appendEvent(ctx, q, TopicAnomaly, "anomaly.resolved", "anomaly", out.ID, map[string]any{
-			"anomalyId": out.ID, "kind": out.Kind, "summary": out.Summary, "from": a.Status,
+			"anomalyId": out.ID, "kind": out.Kind, "severity": out.Severity, "summary": out.Summary, "from": a.Status,
 			"resolvedBy": actor, "note": note, "subjectType": out.SubjectType, "subjectId": out.SubjectID,
 		})
 	})

@@ -92,7 +92,7 @@ func (e *Engine) postCreditNote(ctx context.Context, p db.ErpPosting) (postingOu
 				return err
 			}
 			return appendEvent(ctx, q, TopicPayment, "refund.credited_in_erp", "refund", refund.ID, map[string]any{
-				"refundId": refund.ID, "paymentId": pay.ID, "sysproCreditNote": res.CreditNoteNumber,
+				"refundId": refund.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "sysproCreditNote": res.CreditNoteNumber,
 				"sysproOrderNumber": order.SysproOrderNumber, "existing": res.Existing,
 			})
 		}}, nil

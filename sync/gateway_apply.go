@@ -392,7 +392,7 @@ func (e *Engine) applyRisk(ctx context.Context, q *db.Queries, t GatewayTxn, pay
 		return err
 	}
 	return appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
-		"fraudReviewId": fr.ID, "paymentId": pay.ID, "status": outcome, "decidedBy": by,
+		"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": outcome, "decidedBy": by,
 	})
 }
 

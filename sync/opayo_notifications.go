@@ -141,7 +141,7 @@ func (h *OpayoNotifications) receive(ctx context.Context, header http.Header, bo
 				return err
 			}
 			return appendEvent(ctx, q, TopicPayment, "webhook.received", "inbound_message", msg.ID, map[string]any{
-				"source": GatewayOpayo, "eventType": "server.notification", "status": n.Status,
+				"source": GatewayOpayo, "gateway": GatewayOpayo, "eventType": "server.notification", "status": n.Status,
 				"transactionId": id, "messageId": msg.ID,
 			})
 		}

@@ -194,7 +194,7 @@ func (e *Engine) DecideFraudReview(ctx context.Context, reviewID int64, decision
 		if err == nil {
 			fr = closed
 			if err := appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
-				"fraudReviewId": fr.ID, "paymentId": pay.ID, "status": status, "decidedBy": actor, "note": comment,
+				"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": status, "decidedBy": actor, "note": comment,
 			}); err != nil {
 				return err
 			}
@@ -300,7 +300,7 @@ func (e *Engine) afterAction(ctx context.Context, pay db.Payment, t *GatewayTxn,
 			}
 		}
 		return appendEvent(ctx, q, TopicPayment, kind, "payment", pay.ID, map[string]any{
-			"paymentId": pay.ID, "gatewayTransactionId": pay.GatewayTransactionID, "by": actor, "status": out.Status,
+			"paymentId": pay.ID, "gateway": pay.Gateway, "gatewayTransactionId": pay.GatewayTransactionID, "by": actor, "status": out.Status,
 			"gatewayFollowOnId": t.TransactionID,
 		})
 	})

@@ -173,9 +173,9 @@ func (e *Engine) sendRefund(ctx context.Context, refund db.Refund, pay db.Paymen
 	}
 	if callErr != nil {
 		if unknownOutcome(callErr) {
-			return e.refundUnknown(ctx, refund, callErr)
+			return e.refundUnknown(ctx, refund, pay.Gateway, callErr)
 		}
-		return e.settleRefundFailed(ctx, refund, callErr.Error())
+		return e.settleRefundFailed(ctx, refund, pay.Gateway, callErr.Error())
 	}
 	return e.settleRefundFromGateway(ctx, refund, t)
 }
@@ -249,14 +249,14 @@ func (e *Engine) settleRefundFromGateway(ctx context.Context, refund db.Refund, 
 			return err
 		}
 		return appendEvent(ctx, q, TopicPayment, "refund.succeeded", "refund", out.ID, map[string]any{
-			"refundId": out.ID, "paymentId": out.PaymentID, "amount": out.Amount, "currency": out.Currency,
+			"refundId": out.ID, "paymentId": out.PaymentID, "gateway": t.Gateway, "amount": out.Amount, "currency": out.Currency,
 			"gatewayRefundId": t.TransactionID, "requestedBy": out.RequestedBy,
 		})
 	})
 	return out, err
 }
 
-func (e *Engine) settleRefundFailed(ctx context.Context, refund db.Refund, reason string) (db.Refund, error) {
+func (e *Engine) settleRefundFailed(ctx context.Context, refund db.Refund, gateway, reason string) (db.Refund, error) {
 	var out db.Refund
 	err := e.inTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
 		var err error
@@ -265,14 +265,14 @@ func (e *Engine) settleRefundFailed(ctx context.Context, refund db.Refund, reaso
 			return err
 		}
 		return appendEvent(ctx, q, TopicPayment, "refund.failed", "refund", out.ID, map[string]any{
-			"refundId": out.ID, "paymentId": out.PaymentID, "amount": out.Amount, "reason": reason,
+			"refundId": out.ID, "paymentId": out.PaymentID, "gateway": gateway, "amount": out.Amount, "reason": reason,
 		})
 	})
 	return out, err
 }
 
 // refundUnknown records that the gateway's answer was lost and queues the lookup.
-func (e *Engine) refundUnknown(ctx context.Context, refund db.Refund, cause error) (db.Refund, error) {
+func (e *Engine) refundUnknown(ctx context.Context, refund db.Refund, gateway string, cause error) (db.Refund, error) {
 	var out db.Refund
 	reason := "the gateway's answer was lost: " + cause.Error()
 	err := e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
@@ -285,7 +285,7 @@ func (e *Engine) refundUnknown(ctx context.Context, refund db.Refund, cause erro
 			return err
 		}
 		return appendEvent(ctx, q, TopicPayment, "refund.unknown", "refund", out.ID, map[string]any{
-			"refundId": out.ID, "paymentId": out.PaymentID, "amount": out.Amount, "reason": reason,
+			"refundId": out.ID, "paymentId": out.PaymentID, "gateway": gateway, "amount": out.Amount, "reason": reason,
 		})
 	})
 	return out, err
@@ -331,7 +331,7 @@ func (e *Engine) RecheckRefund(ctx context.Context, refundID int64) (db.Refund, 
 		return e.settleRefundFromGateway(ctx, refund, t)
 	}
 	if time.Since(refund.CreatedAt) > refundGiveUpAfter {
-		return e.settleRefundFailed(ctx, refund, fmt.Sprintf("%s has no refund %s %v after it was sent; not resent", pay.Gateway, ref, refundGiveUpAfter))
+		return e.settleRefundFailed(ctx, refund, pay.Gateway, fmt.Sprintf("%s has no refund %s %v after it was sent; not resent", pay.Gateway, ref, refundGiveUpAfter))
 	}
 	return refund, fmt.Errorf("sync: refund %s not found at %s yet", ref, pay.Gateway)
 }

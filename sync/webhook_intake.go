@@ -155,7 +155,7 @@ func (h *CybersourceWebhooks) receive(ctx context.Context, header http.Header, b
 			return err
 		}
 		return appendEvent(ctx, q, TopicPayment, "webhook.received", "inbound_message", msg.ID, map[string]any{
-			"source": "cybersource", "eventType": n.EventType, "messageId": msg.ID,
+			"source": GatewayCybersource, "gateway": GatewayCybersource, "eventType": n.EventType, "messageId": msg.ID,
 		})
 	})
 	if err != nil {

@@ -216,7 +216,7 @@ func TestMetricsEndpointServesPayhubAndRuntimeMetrics(t *testing.T) {
 func TestServeMuxHasMetrics(t *testing.T) {
 	logger, _ := testLogger(slog.LevelInfo)
 	rec := httptest.NewRecorder()
-	newMux(nil, logger, nil, Config{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	newMux(nil, logger, nil, nil, Config{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
 		t.Fatalf("GET /metrics from newMux: %d\n%.500s", rec.Code, rec.Body.String())
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph"
+	"github.com/payhub/payhub/graph/events"
 	hubsync "github.com/payhub/payhub/sync"
 )
 
@@ -86,8 +87,20 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 
+	// One broker per process streams the event log to every subscription (graph/events).
+	brokerCtx, stopBroker := context.WithCancel(ctx)
+	broker, err := events.Start(brokerCtx, events.Config{Pool: pool, Logger: logger})
+	if err != nil {
+		stopBroker()
+		return err
+	}
+	defer func() {
+		stopBroker()
+		<-broker.Done()
+	}()
+
 	server := &http.Server{
-		Handler:           withObservability(newMux(pool, logger, engine, *cfg), logger),
+		Handler:           withObservability(newMux(pool, logger, engine, broker, *cfg), logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -163,9 +176,9 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 }
 
 // newMux routes the hub's HTTP endpoints.
-func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, cfg Config) *http.ServeMux {
+func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, broker *events.Broker, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger, Engine: engine}))
+	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger, Engine: engine, Events: broker}))
 	if c := cfg.Cybersource; c != nil {
 		keys := make([]cybersource.WebhookKey, len(c.WebhookKeys))
 		for i, k := range c.WebhookKeys {

@@ -16,6 +16,27 @@ WHERE (xact_id, id) > (sqlc.arg(after_xact_id)::xid8, sqlc.arg(after_id)::bigint
 ORDER BY xact_id, id
 LIMIT sqlc.arg(row_limit);
 
+-- LastReadableEvent is the head of the log as ListEventsAfter sees it: the last event every reader
+-- can already read. Whatever becomes readable later lies after it. No row: the log is empty (or
+-- nothing in it is readable yet).
+-- name: LastReadableEvent :one
+SELECT xact_id, id FROM events
+WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xact_id DESC, id DESC
+LIMIT 1;
+
+-- HasEventsAfter says whether any committed event lies after a position. Right after
+-- ListEventsAfter has read everything readable, true means events that committed but cannot be
+-- read yet, because an older transaction is still running: a reader then looks again shortly,
+-- as their commit's notification has already gone.
+-- name: HasEventsAfter :one
+SELECT EXISTS (
+    SELECT 1 FROM events WHERE (xact_id, id) > (sqlc.arg(after_xact_id)::xid8, sqlc.arg(after_id)::bigint)
+) AS pending;
+
+-- name: GetEvent :one
+SELECT * FROM events WHERE id = $1;
+
 -- name: RaiseAnomaly :one
 INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -30,6 +30,18 @@ type Address struct {
 	Country    *string `json:"country,omitempty"`
 }
 
+// Narrows anomalyEvents. Every field given must match; an empty list matches nothing.
+type AnomalyEventFilter struct {
+	// Only these kinds: anomaly.raised, anomaly.resolved.
+	Kinds []string `json:"kinds,omitempty"`
+	// Only anomalies of these kinds, e.g. ["erp_posting_dead"].
+	AnomalyKinds []string `json:"anomalyKinds,omitempty"`
+	// Only anomalies of these severities.
+	Severities []AnomalySeverity `json:"severities,omitempty"`
+	// Only events of this Anomaly.
+	SubjectID *string `json:"subjectId,omitempty"`
+}
+
 type CapturePaymentInput struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 	// An authorisation.
@@ -88,6 +100,18 @@ type DecideFraudReviewInput struct {
 type DecideFraudReviewPayload struct {
 	FraudReview *FraudReview `json:"fraudReview,omitempty"`
 	UserErrors  []*UserError `json:"userErrors"`
+}
+
+// Narrows fraudEvents. Every field given must match; an empty list matches nothing.
+type FraudEventFilter struct {
+	// Only these kinds: fraud.review_opened, fraud.review_closed.
+	Kinds []string `json:"kinds,omitempty"`
+	// Only reviews of payments at this gateway.
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Only reviews of this payment.
+	PaymentID *string `json:"paymentId,omitempty"`
+	// Only events of this FraudReview.
+	SubjectID *string `json:"subjectId,omitempty"`
 }
 
 // An amount of money in one currency.
@@ -154,6 +178,18 @@ type PageInfo struct {
 type PaymentEdge struct {
 	Cursor string   `json:"cursor"`
 	Node   *Payment `json:"node"`
+}
+
+// Narrows paymentEvents. Every field given must match; an empty list matches nothing.
+type PaymentEventFilter struct {
+	// Only these kinds, e.g. ["payment.recorded", "refund.succeeded"].
+	Kinds []string `json:"kinds,omitempty"`
+	// Only events of payments at this gateway (webhooks received: from this gateway).
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Only events about this payment: its own and those of its refunds.
+	PaymentID *string `json:"paymentId,omitempty"`
+	// Only events whose subject is this record (a Payment's or a Refund's ID).
+	SubjectID *string `json:"subjectId,omitempty"`
 }
 
 type PaymentFilter struct {
@@ -226,6 +262,22 @@ type ResolveAnomalyPayload struct {
 type Risk struct {
 	Score    *int          `json:"score,omitempty"`
 	Decision *RiskDecision `json:"decision,omitempty"`
+}
+
+// Live events over a websocket (`graphql-transport-ws`, or the legacy `graphql-ws`; the API key goes
+// in `connection_init`). Each field streams one topic of the hub's event log, in the order the changes
+// committed, across every hub replica: an event is delivered by whichever replica the client is on.
+//
+// `after` is where to start: null (or absent) streams what happens from now on; the `cursor` of an
+// event streams everything after that event, from the log, and then goes on live, with no event
+// missed or repeated at the switch. A client that reconnects with the cursor of the last event it
+// received therefore misses nothing and sees nothing twice.
+//
+// A subscriber that does not keep up (more than a fixed number of events, 1024 by default, waiting for
+// it) is cut off: its subscription ends with an error whose message says so and names the cursor to
+// reconnect with (`extensions.code` SUBSCRIBER_TOO_SLOW, `extensions.cursor`). A server shutting down
+// ends subscriptions the same way (code SHUTTING_DOWN).
+type Subscription struct {
 }
 
 type UpdateMappingRuleInput struct {
@@ -613,6 +665,74 @@ func (e *ErpPostingStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ErpPostingStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The topics of the event log.
+type EventTopic string
+
+const (
+	EventTopicPayment    EventTopic = "PAYMENT"
+	EventTopicOrder      EventTopic = "ORDER"
+	EventTopicFraud      EventTopic = "FRAUD"
+	EventTopicAnomaly    EventTopic = "ANOMALY"
+	EventTopicErp        EventTopic = "ERP"
+	EventTopicSettlement EventTopic = "SETTLEMENT"
+	EventTopicCustomer   EventTopic = "CUSTOMER"
+	EventTopicConfig     EventTopic = "CONFIG"
+)
+
+var AllEventTopic = []EventTopic{
+	EventTopicPayment,
+	EventTopicOrder,
+	EventTopicFraud,
+	EventTopicAnomaly,
+	EventTopicErp,
+	EventTopicSettlement,
+	EventTopicCustomer,
+	EventTopicConfig,
+}
+
+func (e EventTopic) IsValid() bool {
+	switch e {
+	case EventTopicPayment, EventTopicOrder, EventTopicFraud, EventTopicAnomaly, EventTopicErp, EventTopicSettlement, EventTopicCustomer, EventTopicConfig:
+		return true
+	}
+	return false
+}
+
+func (e EventTopic) String() string {
+	return string(e)
+}
+
+func (e *EventTopic) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EventTopic(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EventTopic", str)
+	}
+	return nil
+}
+
+func (e EventTopic) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EventTopic) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EventTopic) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
