@@ -167,13 +167,14 @@ func (q *Queries) ListEventsAfter(ctx context.Context, arg ListEventsAfterParams
 }
 
 const raiseAnomaly = `-- name: RaiseAnomaly :one
+WITH prev AS (SELECT status FROM anomalies WHERE dedupe_key = $5)
 INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (dedupe_key) DO UPDATE
 SET summary = EXCLUDED.summary, details = EXCLUDED.details, severity = EXCLUDED.severity,
     status = CASE WHEN anomalies.status = 'resolved' THEN 'open' ELSE anomalies.status END,
     detected_at = now()
-RETURNING id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at
+RETURNING anomalies.id, (xmax = 0 OR coalesce((SELECT status FROM prev), 'resolved') = 'resolved')::boolean AS opened
 `
 
 type RaiseAnomalyParams struct {
@@ -186,7 +187,15 @@ type RaiseAnomalyParams struct {
 	Details     []byte
 }
 
-func (q *Queries) RaiseAnomaly(ctx context.Context, arg RaiseAnomalyParams) (Anomaly, error) {
+type RaiseAnomalyRow struct {
+	ID     int64
+	Opened bool
+}
+
+// RaiseAnomaly records an anomaly, or refreshes the one with the same dedupe key. opened says
+// whether it opened now (new, or resolved before): only then is it news for an operator. An open
+// or acknowledged anomaly that is raised again stays as it is, with its details refreshed.
+func (q *Queries) RaiseAnomaly(ctx context.Context, arg RaiseAnomalyParams) (RaiseAnomalyRow, error) {
 	row := q.db.QueryRow(ctx, raiseAnomaly,
 		arg.Kind,
 		arg.Severity,
@@ -196,22 +205,7 @@ func (q *Queries) RaiseAnomaly(ctx context.Context, arg RaiseAnomalyParams) (Ano
 		arg.Summary,
 		arg.Details,
 	)
-	var i Anomaly
-	err := row.Scan(
-		&i.ID,
-		&i.Kind,
-		&i.Severity,
-		&i.SubjectType,
-		&i.SubjectID,
-		&i.DedupeKey,
-		&i.Summary,
-		&i.Details,
-		&i.Status,
-		&i.ResolvedBy,
-		&i.ResolvedAt,
-		&i.ResolutionNote,
-		&i.DetectedAt,
-		&i.UpdatedAt,
-	)
+	var i RaiseAnomalyRow
+	err := row.Scan(&i.ID, &i.Opened)
 	return i, err
 }

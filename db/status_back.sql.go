@@ -9,17 +9,6 @@ import (
 	"context"
 )
 
-const anomalyIsOpen = `-- name: AnomalyIsOpen :one
-SELECT EXISTS (SELECT 1 FROM anomalies WHERE dedupe_key = $1 AND status <> 'resolved') AS open
-`
-
-func (q *Queries) AnomalyIsOpen(ctx context.Context, dedupeKey string) (bool, error) {
-	row := q.db.QueryRow(ctx, anomalyIsOpen, dedupeKey)
-	var open bool
-	err := row.Scan(&open)
-	return open, err
-}
-
 const applySysproOrderStatus = `-- name: ApplySysproOrderStatus :one
 UPDATE sales_orders
 SET status = $1, syspro_status = $2, syspro_checked_at = now()
@@ -89,37 +78,6 @@ func (q *Queries) ListSalesOrdersForStatusBack(ctx context.Context, rowLimit int
 	return items, nil
 }
 
-const listStatusMap = `-- name: ListStatusMap :many
-SELECT key, value FROM mapping_rules WHERE kind = 'status_map' AND scope = $1 ORDER BY key
-`
-
-type ListStatusMapRow struct {
-	Key   string
-	Value []byte
-}
-
-// ListStatusMap is the status_map rules of one scope (key: the outside status; value:
-// {"status": canonical status}).
-func (q *Queries) ListStatusMap(ctx context.Context, scope string) ([]ListStatusMapRow, error) {
-	rows, err := q.db.Query(ctx, listStatusMap, scope)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListStatusMapRow
-	for rows.Next() {
-		var i ListStatusMapRow
-		if err := rows.Scan(&i.Key, &i.Value); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const lockSalesOrder = `-- name: LockSalesOrder :one
 SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE id = $1 FOR UPDATE
 `
@@ -158,23 +116,4 @@ UPDATE sales_orders SET syspro_checked_at = now() WHERE id = $1
 func (q *Queries) MarkSalesOrderSysproChecked(ctx context.Context, id int64) error {
 	_, err := q.db.Exec(ctx, markSalesOrderSysproChecked, id)
 	return err
-}
-
-const salesOrderTransitionAllowed = `-- name: SalesOrderTransitionAllowed :one
-SELECT EXISTS (
-    SELECT 1 FROM state_transitions
-    WHERE entity = 'sales_order' AND from_status = $1 AND to_status = $2
-) AS allowed
-`
-
-type SalesOrderTransitionAllowedParams struct {
-	FromStatus string
-	ToStatus   string
-}
-
-func (q *Queries) SalesOrderTransitionAllowed(ctx context.Context, arg SalesOrderTransitionAllowedParams) (bool, error) {
-	row := q.db.QueryRow(ctx, salesOrderTransitionAllowed, arg.FromStatus, arg.ToStatus)
-	var allowed bool
-	err := row.Scan(&allowed)
-	return allowed, err
 }

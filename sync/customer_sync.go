@@ -485,7 +485,7 @@ func (e *Engine) syncSysproCustomer(ctx context.Context, c db.Customer, links []
 			if _, err := q.MarkCustomerLinkSynced(ctx, db.MarkCustomerLinkSyncedParams{ID: l.ID}); err != nil {
 				return err
 			}
-			return raiseAnomalyOnce(ctx, q, anomaly{
+			return raiseAnomaly(ctx, q, anomaly{
 				kind: "syspro_customer_missing", severity: "warning", subjectType: "customer", subjectID: c.ID,
 				dedupeKey: fmt.Sprintf("syspro_customer_missing:%d", c.ID),
 				summary:   fmt.Sprintf("SYSPRO does not know customer %s", code),
@@ -524,7 +524,7 @@ func (e *Engine) syncSysproCustomer(ctx context.Context, c db.Customer, links []
 	}
 	return e.inTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
 		if refused != nil {
-			if err := raiseAnomalyOnce(ctx, q, anomaly{
+			if err := raiseAnomaly(ctx, q, anomaly{
 				kind: "customer_sync_refused", severity: "warning", subjectType: "customer", subjectID: c.ID,
 				dedupeKey: fmt.Sprintf("customer_sync_refused:%d:syspro", c.ID),
 				summary:   fmt.Sprintf("SYSPRO refused the update of customer %s: %v", code, refused),
@@ -620,7 +620,7 @@ func (e *Engine) syncTmsCustomer(ctx context.Context, c db.Customer, link db.Cus
 			if _, err := q.MarkCustomerLinkSynced(ctx, db.MarkCustomerLinkSyncedParams{ID: link.ID}); err != nil {
 				return err
 			}
-			return raiseAnomalyOnce(ctx, q, anomaly{
+			return raiseAnomaly(ctx, q, anomaly{
 				kind: "tms_customer_missing", severity: "warning", subjectType: "customer", subjectID: c.ID,
 				dedupeKey: fmt.Sprintf("tms_customer_missing:%d", link.ID),
 				summary:   fmt.Sprintf("Cybersource TMS no longer has customer %s of %s", link.ExternalID, c.Code),
@@ -650,7 +650,7 @@ func (e *Engine) syncTmsCustomer(ctx context.Context, c db.Customer, link db.Cus
 	}
 	return e.inTx(ctx, func(_ pgx.Tx, q *db.Queries) error {
 		if refused != nil {
-			if err := raiseAnomalyOnce(ctx, q, anomaly{
+			if err := raiseAnomaly(ctx, q, anomaly{
 				kind: "customer_sync_refused", severity: "warning", subjectType: "customer", subjectID: c.ID,
 				dedupeKey: fmt.Sprintf("customer_sync_refused:%d:cybersource:%s", c.ID, link.ExternalID),
 				summary:   fmt.Sprintf("Cybersource TMS refused the update of customer %s (%s): %v", link.ExternalID, c.Code, refused),

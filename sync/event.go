@@ -33,7 +33,9 @@ func appendEvent(ctx context.Context, q *db.Queries, topic, kind, subjectType st
 	return nil
 }
 
-// raiseAnomaly records (or re-opens) the anomaly identified by dedupeKey and emits its event.
+// raiseAnomaly records (or re-opens) the anomaly identified by dedupeKey. The anomaly.raised
+// event is emitted only when it opens: a condition seen again on every retry or check (an
+// unmapped status, an order SYSPRO lost) refreshes the open anomaly without repeating the news.
 func raiseAnomaly(ctx context.Context, q *db.Queries, a anomaly) error {
 	details, err := json.Marshal(a.details)
 	if err != nil {
@@ -45,6 +47,9 @@ func raiseAnomaly(ctx context.Context, q *db.Queries, a anomaly) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sync: raise anomaly %s: %w", a.kind, err)
+	}
+	if !row.Opened {
+		return nil
 	}
 	return appendEvent(ctx, q, TopicAnomaly, "anomaly.raised", "anomaly", row.ID, map[string]any{
 		"anomalyId": row.ID, "kind": a.kind, "severity": a.severity, "summary": a.summary,

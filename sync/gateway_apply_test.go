@@ -235,6 +235,11 @@ func TestDeclinesRefundsStaleReadsAndUnmappedStatuses(t *testing.T) {
 	if n := countRows(t, h, `SELECT count(*) FROM anomalies WHERE kind = 'unmapped_gateway_status' AND status = 'open'`); n != 1 {
 		t.Fatalf("no anomaly for the unmapped status")
 	}
+	// Seen again (the janitor re-reads it): the open anomaly is refreshed, not announced twice.
+	apply(t, h, odd)
+	if n := countRows(t, h, `SELECT count(*) FROM events WHERE kind = 'anomaly.raised'`); n != 1 {
+		t.Fatalf("%d anomaly.raised events for one open anomaly, want 1", n)
+	}
 	recheck, _ := db.New(h.pool).ListPaymentsToRecheck(context.Background(), 10)
 	if len(recheck) != 1 || recheck[0].GatewayTransactionID != odd.TransactionID {
 		t.Fatalf("janitor's list: %+v", recheck)

@@ -106,6 +106,12 @@ func (r *rules) paymentStatus(gateway, kind, status string) (string, bool) {
 	return "", false
 }
 
+// orderStatus maps one of SYSPRO's order status codes (scope "syspro") to the canonical order status.
+func (r *rules) orderStatus(sysproStatus string) (string, bool) {
+	s, ok := r.status[sysproStatusScope+"|"+sysproStatus]
+	return s, ok
+}
+
 // stockCode maps a gateway SKU; ok is false when no rule names it (the SKU is then used as is).
 func (r *rules) stockCode(gateway, sku string) (stockRule, bool) {
 	for _, scope := range []string{gateway, "*"} {

@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -40,12 +39,6 @@ const sysproStatusScope = "syspro"
 
 // statusBackStatuses are the canonical statuses an order in SYSPRO can still leave there.
 var statusBackStatuses = map[string]bool{"open": true, "in_warehouse": true, "to_invoice": true, "on_hold": true}
-
-// canonicalOrderStatuses are the values a status_map rule of scope syspro may name.
-var canonicalOrderStatuses = map[string]bool{
-	"received": true, "on_hold": true, "posting": true, "open": true, "in_warehouse": true, "to_invoice": true,
-	"complete": true, "cancelled": true, "failed": true,
-}
 
 // orderStatusArgs is the periodic read-back round.
 type orderStatusArgs struct{}
@@ -153,12 +146,13 @@ func (e *Engine) RefreshOrderStatus(ctx context.Context, orderID int64) error {
 	case err != nil:
 		return fmt.Errorf("sync: read back order %s: %w", number, err)
 	}
-	statusMap, err := e.sysproStatusMap(ctx)
-	if err != nil {
-		return err
-	}
 	return e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		if err := e.applyOrderStatus(ctx, q, orderID, number, detail, statusMap); err != nil {
+		// The rules are read afresh, so that an edit applies at the next check.
+		r, err := loadRules(ctx, q)
+		if err != nil {
+			return err
+		}
+		if err := e.applyOrderStatus(ctx, q, orderID, number, detail, r); err != nil {
 			return err
 		}
 		if e.cfg.ArPaymentAt != ArPaymentAtShip {
@@ -176,31 +170,9 @@ func (e *Engine) RefreshOrderStatus(ctx context.Context, orderID int64) error {
 // shipped says whether an order's goods have left (SYSPRO status 8 or 9).
 func shipped(status string) bool { return status == "to_invoice" || status == "complete" }
 
-// sysproStatusMap reads the status_map rules of scope syspro afresh, so that an edit applies at
-// the next check. A rule naming no canonical status is left out (its status is then unmapped).
-func (e *Engine) sysproStatusMap(ctx context.Context) (map[string]string, error) {
-	rows, err := e.queries.ListStatusMap(ctx, sysproStatusScope)
-	if err != nil {
-		return nil, fmt.Errorf("sync: load SYSPRO status map: %w", err)
-	}
-	m := make(map[string]string, len(rows))
-	for _, row := range rows {
-		var v struct {
-			Status string `json:"status"`
-		}
-		if json.Unmarshal(row.Value, &v) == nil && canonicalOrderStatuses[v.Status] {
-			m[row.Key] = v.Status
-		} else {
-			e.log.Warn("sync: ignoring a SYSPRO status_map rule that names no canonical order status",
-				"key", row.Key, "value", string(row.Value))
-		}
-	}
-	return m, nil
-}
-
 // applyOrderStatus records SYSPRO's answer about one order, in the caller's transaction.
 func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID int64, number string,
-	detail *syspro.SalesOrderDetail, statusMap map[string]string) error {
+	detail *syspro.SalesOrderDetail, r *rules) error {
 	order, err := q.LockSalesOrder(ctx, orderID)
 	if err != nil {
 		return fmt.Errorf("sync: lock order %d: %w", orderID, err)
@@ -213,10 +185,10 @@ func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID in
 	// What SYSPRO said before was already acted on: anomalies are raised when its status changes.
 	news := order.SysproStatus == nil || *order.SysproStatus != sysproStatus
 	from, to := order.Status, order.Status
-	mapped, ok := statusMap[sysproStatus]
+	mapped, ok := r.orderStatus(sysproStatus)
 	switch {
 	case !ok && news:
-		if err := raiseAnomalyOnce(ctx, q, anomaly{
+		if err := raiseAnomaly(ctx, q, anomaly{
 			kind: "syspro_status_unmapped", severity: "warning", subjectType: "sales_order", subjectID: order.ID,
 			dedupeKey: fmt.Sprintf("syspro_status_unmapped:%d:%s", order.ID, sysproStatus),
 			summary: fmt.Sprintf("SYSPRO order %s has status %q, which no status_map rule (scope syspro) maps; the order stays %s",
@@ -226,7 +198,7 @@ func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID in
 			return err
 		}
 	case ok && mapped != from:
-		allowed, err := q.SalesOrderTransitionAllowed(ctx, db.SalesOrderTransitionAllowedParams{FromStatus: from, ToStatus: mapped})
+		allowed, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: from, ToStatus: mapped})
 		if err != nil {
 			return fmt.Errorf("sync: order transition %s → %s: %w", from, mapped, err)
 		}
@@ -237,7 +209,7 @@ func (e *Engine) applyOrderStatus(ctx context.Context, q *db.Queries, orderID in
 		if !news {
 			break
 		}
-		if err := raiseAnomalyOnce(ctx, q, anomaly{
+		if err := raiseAnomaly(ctx, q, anomaly{
 			kind: "order_status_move_refused", severity: "info", subjectType: "sales_order", subjectID: order.ID,
 			dedupeKey: fmt.Sprintf("order_status_move_refused:%d:%s:%s", order.ID, from, mapped),
 			summary: fmt.Sprintf("SYSPRO order %s is at status %q (%s), but the order may not move from %s to %s; it stays %s",
@@ -279,24 +251,11 @@ func (e *Engine) orderMissingInSyspro(ctx context.Context, order db.SalesOrder, 
 		if err := q.MarkSalesOrderSysproChecked(ctx, order.ID); err != nil {
 			return err
 		}
-		return raiseAnomalyOnce(ctx, q, anomaly{
+		return raiseAnomaly(ctx, q, anomaly{
 			kind: "syspro_order_missing", severity: "warning", subjectType: "sales_order", subjectID: order.ID,
 			dedupeKey: fmt.Sprintf("syspro_order_missing:%d", order.ID),
 			summary:   fmt.Sprintf("SYSPRO does not know order %s (customer PO %s) any more", number, order.CustomerPoNumber),
 			details:   map[string]any{"sysproOrderNumber": number, "error": cause.Error()},
 		})
 	})
-}
-
-// raiseAnomalyOnce raises a unless the same anomaly is open or acknowledged already, so that a
-// condition found again at every round does not repeat its event.
-func raiseAnomalyOnce(ctx context.Context, q *db.Queries, a anomaly) error {
-	open, err := q.AnomalyIsOpen(ctx, a.dedupeKey)
-	if err != nil {
-		return fmt.Errorf("sync: anomaly %s: %w", a.dedupeKey, err)
-	}
-	if open {
-		return nil
-	}
-	return raiseAnomaly(ctx, q, a)
 }

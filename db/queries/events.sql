@@ -37,11 +37,15 @@ SELECT EXISTS (
 -- name: GetEvent :one
 SELECT * FROM events WHERE id = $1;
 
+-- RaiseAnomaly records an anomaly, or refreshes the one with the same dedupe key. opened says
+-- whether it opened now (new, or resolved before): only then is it news for an operator. An open
+-- or acknowledged anomaly that is raised again stays as it is, with its details refreshed.
 -- name: RaiseAnomaly :one
+WITH prev AS (SELECT status FROM anomalies WHERE dedupe_key = $5)
 INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (dedupe_key) DO UPDATE
 SET summary = EXCLUDED.summary, details = EXCLUDED.details, severity = EXCLUDED.severity,
     status = CASE WHEN anomalies.status = 'resolved' THEN 'open' ELSE anomalies.status END,
     detected_at = now()
-RETURNING *;
+RETURNING anomalies.id, (xmax = 0 OR coalesce((SELECT status FROM prev), 'resolved') = 'resolved')::boolean AS opened;

@@ -9,17 +9,6 @@ LIMIT sqlc.arg(row_limit);
 -- name: LockSalesOrder :one
 SELECT * FROM sales_orders WHERE id = $1 FOR UPDATE;
 
--- ListStatusMap is the status_map rules of one scope (key: the outside status; value:
--- {"status": canonical status}).
--- name: ListStatusMap :many
-SELECT key, value FROM mapping_rules WHERE kind = 'status_map' AND scope = $1 ORDER BY key;
-
--- name: SalesOrderTransitionAllowed :one
-SELECT EXISTS (
-    SELECT 1 FROM state_transitions
-    WHERE entity = 'sales_order' AND from_status = sqlc.arg(from_status) AND to_status = sqlc.arg(to_status)
-) AS allowed;
-
 -- ApplySysproOrderStatus records what SYSPRO said about an order and when it was asked.
 -- name: ApplySysproOrderStatus :one
 UPDATE sales_orders
@@ -31,5 +20,4 @@ RETURNING *;
 -- name: MarkSalesOrderSysproChecked :exec
 UPDATE sales_orders SET syspro_checked_at = now() WHERE id = $1;
 
--- name: AnomalyIsOpen :one
-SELECT EXISTS (SELECT 1 FROM anomalies WHERE dedupe_key = $1 AND status <> 'resolved') AS open;
+
