@@ -84,12 +84,12 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 	ssim := sysprosim.New(sysprosim.Options{SeatsPerOperator: 4, Latency: 50 * time.Millisecond})
 	sysproSrv := httptest.NewServer(ssim)
 	defer sysproSrv.Close()
-	hookURL := make(chan string, 1)
-	var hook http.Handler
-	hookSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hook.ServeHTTP(w, r) }))
+	// The simulator needs the webhook URL before the engine (which needs the simulator's client)
+	// exists: the server's handler is set once the engine is built.
+	hookMux := http.NewServeMux()
+	hookSrv := httptest.NewServer(hookMux)
 	defer hookSrv.Close()
-	hookURL <- hookSrv.URL
-	csim := cybersourcesim.New(cybersourcesim.Options{WebhookURL: <-hookURL})
+	csim := cybersourcesim.New(cybersourcesim.Options{WebhookURL: hookSrv.URL})
 	csSrv := httptest.NewServer(csim)
 	defer csSrv.Close()
 	cs, err := cybersource.New(cybersource.Config{BaseURL: csSrv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
@@ -104,7 +104,7 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hook = &hubsync.CybersourceWebhooks{Engine: e, Keys: []cybersource.WebhookKey{webhookKey}}
+	hookMux.Handle("/", &hubsync.CybersourceWebhooks{Engine: e, Keys: []cybersource.WebhookKey{webhookKey}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := e.Start(ctx); err != nil {

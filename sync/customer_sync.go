@@ -345,9 +345,7 @@ func (e *Engine) registerCustomerSync(r *registry) {
 	}
 	river.AddWorker(r.workers, &customerSyncWorker{engine: e})
 	river.AddWorker(r.workers, &customerSyncOneWorker{engine: e})
-	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.StatusInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return customerSyncArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true}))
+	r.every(e.cfg.StatusInterval, customerSyncArgs{})
 	r.working = true
 }
 

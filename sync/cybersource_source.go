@@ -64,9 +64,7 @@ func (e *Engine) registerCybersource(r *registry) {
 		return
 	}
 	river.AddWorker(r.workers, &pollCybersourceWorker{engine: e})
-	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.PollInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return pollCybersourceArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true}))
+	r.every(e.cfg.PollInterval, pollCybersourceArgs{})
 	r.working = true
 }
 

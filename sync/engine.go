@@ -238,3 +238,9 @@ type registry struct {
 func (e *Engine) jobTimeout(max time.Duration) time.Duration {
 	return min(max, e.cfg.RescueAfter/2)
 }
+
+// every runs args as a periodic job (on the leader only), first at start and then every interval.
+func (r *registry) every(interval time.Duration, args river.JobArgs) {
+	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+}

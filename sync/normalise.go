@@ -54,8 +54,7 @@ func (e *Engine) registerNormalise(r *registry) {
 	river.AddWorker(r.workers, &fetchTransactionWorker{engine: e})
 	river.AddWorker(r.workers, &janitorWorker{engine: e})
 	river.AddWorker(r.workers, &refundRecheckWorker{engine: e})
-	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.PollInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return janitorArgs{}, nil }, nil))
+	r.every(e.cfg.PollInterval, janitorArgs{})
 	r.working = true
 }
 

@@ -97,9 +97,7 @@ func (e *Engine) registerOpayo(r *registry) {
 		return
 	}
 	river.AddWorker(r.workers, &pollOpayoWorker{engine: e})
-	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.PollInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return pollOpayoArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true}))
+	r.every(e.cfg.PollInterval, pollOpayoArgs{})
 	r.working = true
 }
 

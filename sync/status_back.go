@@ -69,9 +69,7 @@ func (e *Engine) registerStatusBack(r *registry) {
 	}
 	river.AddWorker(r.workers, &orderStatusWorker{engine: e})
 	river.AddWorker(r.workers, &orderStatusCheckWorker{engine: e})
-	r.periodic = append(r.periodic, river.NewPeriodicJob(river.PeriodicInterval(e.cfg.StatusInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return orderStatusArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true}))
+	r.every(e.cfg.StatusInterval, orderStatusArgs{})
 	r.working = true
 }
 
