@@ -19,6 +19,7 @@ require (
 	github.com/vektah/gqlparser/v2 v2.5.37
 	github.com/vikstrous/dataloadgen v0.0.9
 	golang.org/x/text v0.43.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -277,6 +277,7 @@ type SalesOrder struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	SysproCheckedAt   *time.Time
+	PlacementKey      *string
 }
 
 type SalesOrderLine struct {

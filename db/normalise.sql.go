@@ -98,7 +98,7 @@ const createSalesOrder = `-- name: CreateSalesOrder :one
 INSERT INTO sales_orders (customer_id, customer_po_number, status, source, currency, subtotal_amount,
     tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 type CreateSalesOrderParams struct {
@@ -151,6 +151,7 @@ func (q *Queries) CreateSalesOrder(ctx context.Context, arg CreateSalesOrderPara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
@@ -285,7 +286,7 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, arg GetPaymentForUpda
 }
 
 const getSalesOrderForUpdate = `-- name: GetSalesOrderForUpdate :one
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE customer_po_number = $1 FOR UPDATE
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE customer_po_number = $1 FOR UPDATE
 `
 
 func (q *Queries) GetSalesOrderForUpdate(ctx context.Context, customerPoNumber string) (SalesOrder, error) {
@@ -310,6 +311,7 @@ func (q *Queries) GetSalesOrderForUpdate(ctx context.Context, customerPoNumber s
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
@@ -593,7 +595,7 @@ func (q *Queries) SetSalesOrderCustomer(ctx context.Context, arg SetSalesOrderCu
 }
 
 const setSalesOrderStatus = `-- name: SetSalesOrderStatus :one
-UPDATE sales_orders SET status = $2, hold_reason = $3 WHERE id = $1 RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+UPDATE sales_orders SET status = $2, hold_reason = $3 WHERE id = $1 RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 type SetSalesOrderStatusParams struct {
@@ -624,6 +626,7 @@ func (q *Queries) SetSalesOrderStatus(ctx context.Context, arg SetSalesOrderStat
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }

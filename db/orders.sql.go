@@ -41,7 +41,7 @@ func (q *Queries) CountSalesOrders(ctx context.Context, arg CountSalesOrdersPara
 }
 
 const getSalesOrder = `-- name: GetSalesOrder :one
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE id = $1
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE id = $1
 `
 
 func (q *Queries) GetSalesOrder(ctx context.Context, id int64) (SalesOrder, error) {
@@ -66,12 +66,13 @@ func (q *Queries) GetSalesOrder(ctx context.Context, id int64) (SalesOrder, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
 
 const getSalesOrderByCustomerPoNumber = `-- name: GetSalesOrderByCustomerPoNumber :one
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE customer_po_number = $1
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE customer_po_number = $1
 `
 
 func (q *Queries) GetSalesOrderByCustomerPoNumber(ctx context.Context, customerPoNumber string) (SalesOrder, error) {
@@ -96,12 +97,13 @@ func (q *Queries) GetSalesOrderByCustomerPoNumber(ctx context.Context, customerP
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
 
 const getSalesOrderBySysproNumber = `-- name: GetSalesOrderBySysproNumber :one
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE syspro_order_number = $1
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE syspro_order_number = $1
 `
 
 func (q *Queries) GetSalesOrderBySysproNumber(ctx context.Context, sysproOrderNumber *string) (SalesOrder, error) {
@@ -126,6 +128,7 @@ func (q *Queries) GetSalesOrderBySysproNumber(ctx context.Context, sysproOrderNu
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
@@ -176,7 +179,7 @@ func (q *Queries) ListSalesOrderLinesByOrderIDs(ctx context.Context, orderIds []
 }
 
 const listSalesOrders = `-- name: ListSalesOrders :many
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::bigint IS NULL OR customer_id = $2::bigint)
   AND ($3::text IS NULL OR source = $3::text)
@@ -237,6 +240,7 @@ func (q *Queries) ListSalesOrders(ctx context.Context, arg ListSalesOrdersParams
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.SysproCheckedAt,
+			&i.PlacementKey,
 		); err != nil {
 			return nil, err
 		}
@@ -249,7 +253,7 @@ func (q *Queries) ListSalesOrders(ctx context.Context, arg ListSalesOrdersParams
 }
 
 const listSalesOrdersByIDs = `-- name: ListSalesOrdersByIDs :many
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE id = ANY($1::bigint[])
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) ListSalesOrdersByIDs(ctx context.Context, ids []int64) ([]SalesOrder, error) {
@@ -280,6 +284,7 @@ func (q *Queries) ListSalesOrdersByIDs(ctx context.Context, ids []int64) ([]Sale
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.SysproCheckedAt,
+			&i.PlacementKey,
 		); err != nil {
 			return nil, err
 		}
@@ -295,7 +300,7 @@ const markSalesOrderFailed = `-- name: MarkSalesOrderFailed :one
 UPDATE sales_orders
 SET status = CASE WHEN status IN ('received', 'posting') THEN 'failed' ELSE status END
 WHERE id = $1
-RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 // MarkSalesOrderFailed flags an order whose posting went to the dead-letter queue.
@@ -321,6 +326,7 @@ func (q *Queries) MarkSalesOrderFailed(ctx context.Context, id int64) (SalesOrde
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
@@ -330,7 +336,7 @@ UPDATE sales_orders
 SET syspro_order_number = $1, syspro_status = $2,
     status = CASE WHEN status IN ('received', 'posting') THEN 'open' ELSE status END
 WHERE id = $3
-RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 type MarkSalesOrderPostedParams struct {
@@ -362,12 +368,13 @@ func (q *Queries) MarkSalesOrderPosted(ctx context.Context, arg MarkSalesOrderPo
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
 
 const retrySalesOrderPosting = `-- name: RetrySalesOrderPosting :one
-UPDATE sales_orders SET status = 'posting' WHERE id = $1 AND status = 'failed' RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+UPDATE sales_orders SET status = 'posting' WHERE id = $1 AND status = 'failed' RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 // RetrySalesOrderPosting moves a failed order back to posting when its posting is reposted.
@@ -393,6 +400,7 @@ func (q *Queries) RetrySalesOrderPosting(ctx context.Context, id int64) (SalesOr
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }

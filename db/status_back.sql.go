@@ -13,7 +13,7 @@ const applySysproOrderStatus = `-- name: ApplySysproOrderStatus :one
 UPDATE sales_orders
 SET status = $1, syspro_status = $2, syspro_checked_at = now()
 WHERE id = $3
-RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at
+RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `
 
 type ApplySysproOrderStatusParams struct {
@@ -45,6 +45,7 @@ func (q *Queries) ApplySysproOrderStatus(ctx context.Context, arg ApplySysproOrd
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }
@@ -79,7 +80,7 @@ func (q *Queries) ListSalesOrdersForStatusBack(ctx context.Context, rowLimit int
 }
 
 const lockSalesOrder = `-- name: LockSalesOrder :one
-SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at FROM sales_orders WHERE id = $1 FOR UPDATE
+SELECT id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key FROM sales_orders WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockSalesOrder(ctx context.Context, id int64) (SalesOrder, error) {
@@ -104,6 +105,7 @@ func (q *Queries) LockSalesOrder(ctx context.Context, id int64) (SalesOrder, err
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SysproCheckedAt,
+		&i.PlacementKey,
 	)
 	return i, err
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph/auth"
+	hubsync "github.com/payhub/payhub/sync"
 )
 
 // Outcomes of an audited action (audit_log.outcome).
@@ -72,7 +73,9 @@ func Audit(ctx context.Context, q *db.Queries, e AuditEntry) error {
 		if err != nil {
 			return fmt.Errorf("audit %s: input: %w", e.Action, err)
 		}
-		params.Input = input
+		if params.Input, err = redactAuditInput(input); err != nil {
+			return fmt.Errorf("audit %s: input: %w", e.Action, err)
+		}
 	}
 	if e.Error != "" || len(e.Details) > 0 {
 		m := make(map[string]any, len(e.Details)+1)
@@ -92,6 +95,43 @@ func Audit(ctx context.Context, q *db.Queries, e AuditEntry) error {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// auditSecretFields are input fields whose values the audit log never keeps: short-lived payment
+// credentials (a Cybersource transient token, an Opayo merchant session key).
+var auditSecretFields = map[string]bool{"transientToken": true, "merchantSessionKey": true}
+
+// redactAuditInput removes from a mutation's input what must not be stored: the values of
+// auditSecretFields, and any text holding a card number (placeOrder refuses those, and the
+// refusal is audited too).
+func redactAuditInput(raw []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, val := range x {
+				if s, ok := val.(string); ok && auditSecretFields[k] && s != "" {
+					x[k] = "[redacted]"
+					continue
+				}
+				x[k] = walk(val)
+			}
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+		case string:
+			if hubsync.ContainsCardNumber(x) {
+				return "[card number removed]"
+			}
+		}
+		return v
+	}
+	return json.Marshal(walk(v))
 }
 
 // auditSubject is where a mutation's resolver leaves, for audited, the subject and what the

@@ -87,6 +87,12 @@ func queryMatrix(f fixture) map[string]queryCase {
 		"payments":                    {`{ payments { totalCount } }`, everyone},
 		"customer":                    {`{ customer(code: "ACME01") { code } }`, backOffce},
 		"customers":                   {`{ customers { totalCount } }`, backOffce},
+		"refunds":                     {`{ refunds { totalCount } }`, backOffce},
+		"erpPostings":                 {`{ erpPostings { totalCount } }`, backOffce},
+		"deadLetters":                 {`{ deadLetters { totalCount } }`, backOffce},
+		"fraudReviews":                {`{ fraudReviews { totalCount } }`, backOffce},
+		"anomalies":                   {`{ anomalies { totalCount } }`, backOffce},
+		"mappingRules":                {`{ mappingRules { totalCount } }`, backOffce},
 	}
 }
 

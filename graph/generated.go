@@ -33,11 +33,15 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Anomaly() AnomalyResolver
+	AnomalyConnection() AnomalyConnectionResolver
 	Customer() CustomerResolver
 	CustomerConnection() CustomerConnectionResolver
 	ErpPosting() ErpPostingResolver
+	ErpPostingConnection() ErpPostingConnectionResolver
 	Event() EventResolver
 	FraudReview() FraudReviewResolver
+	FraudReviewConnection() FraudReviewConnectionResolver
+	MappingRuleConnection() MappingRuleConnectionResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
 	OrderConnection() OrderConnectionResolver
@@ -45,6 +49,7 @@ type ResolverRoot interface {
 	PaymentConnection() PaymentConnectionResolver
 	Query() QueryResolver
 	Refund() RefundResolver
+	RefundConnection() RefundConnectionResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -77,6 +82,18 @@ type ComplexityRoot struct {
 		SubjectType    func(childComplexity int) int
 		Summary        func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
+	}
+
+	AnomalyConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AnomalyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CapturePaymentPayload struct {
@@ -149,6 +166,18 @@ type ComplexityRoot struct {
 		UpdatedAt         func(childComplexity int) int
 	}
 
+	ErpPostingConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ErpPostingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Event struct {
 		Cursor      func(childComplexity int) int
 		ID          func(childComplexity int) int
@@ -176,6 +205,18 @@ type ComplexityRoot struct {
 		UpdatedAt       func(childComplexity int) int
 	}
 
+	FraudReviewConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	FraudReviewEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	MappingRule struct {
 		ID        func(childComplexity int) int
 		Key       func(childComplexity int) int
@@ -186,20 +227,44 @@ type ComplexityRoot struct {
 		Value     func(childComplexity int) int
 	}
 
+	MappingRuleConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	MappingRuleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Money struct {
 		Amount   func(childComplexity int) int
 		Currency func(childComplexity int) int
 	}
 
 	Mutation struct {
-		CapturePayment    func(childComplexity int, input model.CapturePaymentInput) int
-		DecideFraudReview func(childComplexity int, input model.DecideFraudReviewInput) int
-		RefundPayment     func(childComplexity int, input model.RefundPaymentInput) int
-		RepostDeadLetters func(childComplexity int, input model.RepostDeadLettersInput) int
-		RepostErpPosting  func(childComplexity int, input model.RepostErpPostingInput) int
-		ResolveAnomaly    func(childComplexity int, input model.ResolveAnomalyInput) int
-		UpdateMappingRule func(childComplexity int, input model.UpdateMappingRuleInput) int
-		VoidPayment       func(childComplexity int, input model.VoidPaymentInput) int
+		CapturePayment                func(childComplexity int, input model.CapturePaymentInput) int
+		CreateOpayoMerchantSessionKey func(childComplexity int) int
+		DecideFraudReview             func(childComplexity int, input model.DecideFraudReviewInput) int
+		PlaceOrder                    func(childComplexity int, input model.PlaceOrderInput) int
+		RefundPayment                 func(childComplexity int, input model.RefundPaymentInput) int
+		RepostDeadLetters             func(childComplexity int, input model.RepostDeadLettersInput) int
+		RepostErpPosting              func(childComplexity int, input model.RepostErpPostingInput) int
+		ResolveAnomaly                func(childComplexity int, input model.ResolveAnomalyInput) int
+		UpdateMappingRule             func(childComplexity int, input model.UpdateMappingRuleInput) int
+		VoidPayment                   func(childComplexity int, input model.VoidPaymentInput) int
+	}
+
+	OpayoMerchantSessionKey struct {
+		ExpiresAt          func(childComplexity int) int
+		MerchantSessionKey func(childComplexity int) int
+	}
+
+	OpayoMerchantSessionKeyPayload struct {
+		MerchantSessionKey func(childComplexity int) int
+		UserErrors         func(childComplexity int) int
 	}
 
 	Order struct {
@@ -290,9 +355,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	PlaceOrderPayload struct {
+		Order      func(childComplexity int) int
+		Payment    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Query struct {
+		Anomalies                   func(childComplexity int, filter *model.AnomalyFilter, first *int, after *string) int
 		Customer                    func(childComplexity int, code string) int
 		Customers                   func(childComplexity int, filter *model.CustomerFilter, first *int, after *string) int
+		DeadLetters                 func(childComplexity int, filter *model.DeadLetterFilter, first *int, after *string) int
+		ErpPostings                 func(childComplexity int, filter *model.ErpPostingFilter, first *int, after *string) int
+		FraudReviews                func(childComplexity int, filter *model.FraudReviewFilter, first *int, after *string) int
+		MappingRules                func(childComplexity int, filter *model.MappingRuleFilter, first *int, after *string) int
 		Node                        func(childComplexity int, id string) int
 		Order                       func(childComplexity int, number string) int
 		OrderByReference            func(childComplexity int, customerPoNumber string) int
@@ -300,6 +376,7 @@ type ComplexityRoot struct {
 		Payment                     func(childComplexity int, id string) int
 		PaymentByGatewayTransaction func(childComplexity int, gateway model.Gateway, transactionID string) int
 		Payments                    func(childComplexity int, filter *model.PaymentFilter, first *int, after *string) int
+		Refunds                     func(childComplexity int, filter *model.RefundFilter, first *int, after *string) int
 	}
 
 	Refund struct {
@@ -315,6 +392,18 @@ type ComplexityRoot struct {
 		Status            func(childComplexity int) int
 		SysproCreditNote  func(childComplexity int) int
 		UpdatedAt         func(childComplexity int) int
+	}
+
+	RefundConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RefundEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	RefundPaymentPayload struct {
@@ -373,6 +462,9 @@ type ComplexityRoot struct {
 type AnomalyResolver interface {
 	Subject(ctx context.Context, obj *model.Anomaly) (model.Node, error)
 }
+type AnomalyConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.AnomalyConnection) (int, error)
+}
 type CustomerResolver interface {
 	Links(ctx context.Context, obj *model.Customer) ([]*model.CustomerLink, error)
 }
@@ -382,11 +474,20 @@ type CustomerConnectionResolver interface {
 type ErpPostingResolver interface {
 	Subject(ctx context.Context, obj *model.ErpPosting) (model.Node, error)
 }
+type ErpPostingConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ErpPostingConnection) (int, error)
+}
 type EventResolver interface {
 	Subject(ctx context.Context, obj *model.Event) (model.Node, error)
 }
 type FraudReviewResolver interface {
 	Payment(ctx context.Context, obj *model.FraudReview) (*model.Payment, error)
+}
+type FraudReviewConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.FraudReviewConnection) (int, error)
+}
+type MappingRuleConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.MappingRuleConnection) (int, error)
 }
 type MutationResolver interface {
 	RefundPayment(ctx context.Context, input model.RefundPaymentInput) (*model.RefundPaymentPayload, error)
@@ -397,6 +498,8 @@ type MutationResolver interface {
 	DecideFraudReview(ctx context.Context, input model.DecideFraudReviewInput) (*model.DecideFraudReviewPayload, error)
 	ResolveAnomaly(ctx context.Context, input model.ResolveAnomalyInput) (*model.ResolveAnomalyPayload, error)
 	UpdateMappingRule(ctx context.Context, input model.UpdateMappingRuleInput) (*model.UpdateMappingRulePayload, error)
+	PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error)
+	CreateOpayoMerchantSessionKey(ctx context.Context) (*model.OpayoMerchantSessionKeyPayload, error)
 }
 type OrderResolver interface {
 	Customer(ctx context.Context, obj *model.Order) (*model.Customer, error)
@@ -424,11 +527,20 @@ type QueryResolver interface {
 	Payments(ctx context.Context, filter *model.PaymentFilter, first *int, after *string) (*model.PaymentConnection, error)
 	Customer(ctx context.Context, code string) (*model.Customer, error)
 	Customers(ctx context.Context, filter *model.CustomerFilter, first *int, after *string) (*model.CustomerConnection, error)
+	Refunds(ctx context.Context, filter *model.RefundFilter, first *int, after *string) (*model.RefundConnection, error)
+	ErpPostings(ctx context.Context, filter *model.ErpPostingFilter, first *int, after *string) (*model.ErpPostingConnection, error)
+	DeadLetters(ctx context.Context, filter *model.DeadLetterFilter, first *int, after *string) (*model.ErpPostingConnection, error)
+	FraudReviews(ctx context.Context, filter *model.FraudReviewFilter, first *int, after *string) (*model.FraudReviewConnection, error)
+	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
+	MappingRules(ctx context.Context, filter *model.MappingRuleFilter, first *int, after *string) (*model.MappingRuleConnection, error)
 }
 type RefundResolver interface {
 	Payment(ctx context.Context, obj *model.Refund) (*model.Payment, error)
 
 	RefundTransaction(ctx context.Context, obj *model.Refund) (*model.Payment, error)
+}
+type RefundConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.RefundConnection) (int, error)
 }
 type SubscriptionResolver interface {
 	PaymentEvents(ctx context.Context, after *string, filter *model.PaymentEventFilter) (<-chan *model.Event, error)
@@ -575,6 +687,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Anomaly.UpdatedAt(childComplexity), true
+
+	case "AnomalyConnection.edges":
+		if e.ComplexityRoot.AnomalyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.Edges(childComplexity), true
+	case "AnomalyConnection.nodes":
+		if e.ComplexityRoot.AnomalyConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.Nodes(childComplexity), true
+	case "AnomalyConnection.pageInfo":
+		if e.ComplexityRoot.AnomalyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.PageInfo(childComplexity), true
+	case "AnomalyConnection.totalCount":
+		if e.ComplexityRoot.AnomalyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyConnection.TotalCount(childComplexity), true
+
+	case "AnomalyEdge.cursor":
+		if e.ComplexityRoot.AnomalyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Cursor(childComplexity), true
+	case "AnomalyEdge.node":
+		if e.ComplexityRoot.AnomalyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnomalyEdge.Node(childComplexity), true
 
 	case "CapturePaymentPayload.payment":
 		if e.ComplexityRoot.CapturePaymentPayload.Payment == nil {
@@ -860,6 +1010,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ErpPosting.UpdatedAt(childComplexity), true
 
+	case "ErpPostingConnection.edges":
+		if e.ComplexityRoot.ErpPostingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingConnection.Edges(childComplexity), true
+	case "ErpPostingConnection.nodes":
+		if e.ComplexityRoot.ErpPostingConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingConnection.Nodes(childComplexity), true
+	case "ErpPostingConnection.pageInfo":
+		if e.ComplexityRoot.ErpPostingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingConnection.PageInfo(childComplexity), true
+	case "ErpPostingConnection.totalCount":
+		if e.ComplexityRoot.ErpPostingConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingConnection.TotalCount(childComplexity), true
+
+	case "ErpPostingEdge.cursor":
+		if e.ComplexityRoot.ErpPostingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingEdge.Cursor(childComplexity), true
+	case "ErpPostingEdge.node":
+		if e.ComplexityRoot.ErpPostingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ErpPostingEdge.Node(childComplexity), true
+
 	case "Event.cursor":
 		if e.ComplexityRoot.Event.Cursor == nil {
 			break
@@ -988,6 +1176,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FraudReview.UpdatedAt(childComplexity), true
 
+	case "FraudReviewConnection.edges":
+		if e.ComplexityRoot.FraudReviewConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewConnection.Edges(childComplexity), true
+	case "FraudReviewConnection.nodes":
+		if e.ComplexityRoot.FraudReviewConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewConnection.Nodes(childComplexity), true
+	case "FraudReviewConnection.pageInfo":
+		if e.ComplexityRoot.FraudReviewConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewConnection.PageInfo(childComplexity), true
+	case "FraudReviewConnection.totalCount":
+		if e.ComplexityRoot.FraudReviewConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewConnection.TotalCount(childComplexity), true
+
+	case "FraudReviewEdge.cursor":
+		if e.ComplexityRoot.FraudReviewEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewEdge.Cursor(childComplexity), true
+	case "FraudReviewEdge.node":
+		if e.ComplexityRoot.FraudReviewEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FraudReviewEdge.Node(childComplexity), true
+
 	case "MappingRule.id":
 		if e.ComplexityRoot.MappingRule.ID == nil {
 			break
@@ -1031,6 +1257,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MappingRule.Value(childComplexity), true
 
+	case "MappingRuleConnection.edges":
+		if e.ComplexityRoot.MappingRuleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleConnection.Edges(childComplexity), true
+	case "MappingRuleConnection.nodes":
+		if e.ComplexityRoot.MappingRuleConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleConnection.Nodes(childComplexity), true
+	case "MappingRuleConnection.pageInfo":
+		if e.ComplexityRoot.MappingRuleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleConnection.PageInfo(childComplexity), true
+	case "MappingRuleConnection.totalCount":
+		if e.ComplexityRoot.MappingRuleConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleConnection.TotalCount(childComplexity), true
+
+	case "MappingRuleEdge.cursor":
+		if e.ComplexityRoot.MappingRuleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleEdge.Cursor(childComplexity), true
+	case "MappingRuleEdge.node":
+		if e.ComplexityRoot.MappingRuleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MappingRuleEdge.Node(childComplexity), true
+
 	case "Money.amount":
 		if e.ComplexityRoot.Money.Amount == nil {
 			break
@@ -1055,6 +1319,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CapturePayment(childComplexity, args["input"].(model.CapturePaymentInput)), true
+	case "Mutation.createOpayoMerchantSessionKey":
+		if e.ComplexityRoot.Mutation.CreateOpayoMerchantSessionKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.CreateOpayoMerchantSessionKey(childComplexity), true
 	case "Mutation.decideFraudReview":
 		if e.ComplexityRoot.Mutation.DecideFraudReview == nil {
 			break
@@ -1066,6 +1336,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DecideFraudReview(childComplexity, args["input"].(model.DecideFraudReviewInput)), true
+	case "Mutation.placeOrder":
+		if e.ComplexityRoot.Mutation.PlaceOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_placeOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
 	case "Mutation.refundPayment":
 		if e.ComplexityRoot.Mutation.RefundPayment == nil {
 			break
@@ -1132,6 +1413,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VoidPayment(childComplexity, args["input"].(model.VoidPaymentInput)), true
+
+	case "OpayoMerchantSessionKey.expiresAt":
+		if e.ComplexityRoot.OpayoMerchantSessionKey.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpayoMerchantSessionKey.ExpiresAt(childComplexity), true
+	case "OpayoMerchantSessionKey.merchantSessionKey":
+		if e.ComplexityRoot.OpayoMerchantSessionKey.MerchantSessionKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpayoMerchantSessionKey.MerchantSessionKey(childComplexity), true
+
+	case "OpayoMerchantSessionKeyPayload.merchantSessionKey":
+		if e.ComplexityRoot.OpayoMerchantSessionKeyPayload.MerchantSessionKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpayoMerchantSessionKeyPayload.MerchantSessionKey(childComplexity), true
+	case "OpayoMerchantSessionKeyPayload.userErrors":
+		if e.ComplexityRoot.OpayoMerchantSessionKeyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpayoMerchantSessionKeyPayload.UserErrors(childComplexity), true
 
 	case "Order.createdAt":
 		if e.ComplexityRoot.Order.CreatedAt == nil {
@@ -1525,6 +1832,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
 
+	case "PlaceOrderPayload.order":
+		if e.ComplexityRoot.PlaceOrderPayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlaceOrderPayload.Order(childComplexity), true
+	case "PlaceOrderPayload.payment":
+		if e.ComplexityRoot.PlaceOrderPayload.Payment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlaceOrderPayload.Payment(childComplexity), true
+	case "PlaceOrderPayload.userErrors":
+		if e.ComplexityRoot.PlaceOrderPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlaceOrderPayload.UserErrors(childComplexity), true
+
+	case "Query.anomalies":
+		if e.ComplexityRoot.Query.Anomalies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_anomalies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Anomalies(childComplexity, args["filter"].(*model.AnomalyFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.customer":
 		if e.ComplexityRoot.Query.Customer == nil {
 			break
@@ -1547,7 +1884,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["filter"].(*model.CustomerFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.deadLetters":
+		if e.ComplexityRoot.Query.DeadLetters == nil {
+			break
+		}
 
+		args, err := ec.field_Query_deadLetters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeadLetters(childComplexity, args["filter"].(*model.DeadLetterFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.erpPostings":
+		if e.ComplexityRoot.Query.ErpPostings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_erpPostings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ErpPostings(childComplexity, args["filter"].(*model.ErpPostingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.fraudReviews":
+		if e.ComplexityRoot.Query.FraudReviews == nil {
+			break
+		}
+
+		args, err := ec.field_Query_fraudReviews_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.FraudReviews(childComplexity, args["filter"].(*model.FraudReviewFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "Query.mappingRules":
+		if e.ComplexityRoot.Query.MappingRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_mappingRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MappingRules(childComplexity, args["filter"].(*model.MappingRuleFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -1625,6 +2006,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payments(childComplexity, args["filter"].(*model.PaymentFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.refunds":
+		if e.ComplexityRoot.Query.Refunds == nil {
+			break
+		}
+
+		args, err := ec.field_Query_refunds_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Refunds(childComplexity, args["filter"].(*model.RefundFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Refund.amount":
 		if e.ComplexityRoot.Refund.Amount == nil {
@@ -1698,6 +2090,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Refund.UpdatedAt(childComplexity), true
+
+	case "RefundConnection.edges":
+		if e.ComplexityRoot.RefundConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundConnection.Edges(childComplexity), true
+	case "RefundConnection.nodes":
+		if e.ComplexityRoot.RefundConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundConnection.Nodes(childComplexity), true
+	case "RefundConnection.pageInfo":
+		if e.ComplexityRoot.RefundConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundConnection.PageInfo(childComplexity), true
+	case "RefundConnection.totalCount":
+		if e.ComplexityRoot.RefundConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundConnection.TotalCount(childComplexity), true
+
+	case "RefundEdge.cursor":
+		if e.ComplexityRoot.RefundEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundEdge.Cursor(childComplexity), true
+	case "RefundEdge.node":
+		if e.ComplexityRoot.RefundEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RefundEdge.Node(childComplexity), true
 
 	case "RefundPaymentPayload.refund":
 		if e.ComplexityRoot.RefundPaymentPayload.Refund == nil {
@@ -1857,16 +2287,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAddressInput,
 		ec.unmarshalInputAnomalyEventFilter,
+		ec.unmarshalInputAnomalyFilter,
 		ec.unmarshalInputCapturePaymentInput,
 		ec.unmarshalInputCustomerFilter,
+		ec.unmarshalInputCybersourcePaymentInput,
 		ec.unmarshalInputDeadLetterFilter,
 		ec.unmarshalInputDecideFraudReviewInput,
+		ec.unmarshalInputErpPostingFilter,
 		ec.unmarshalInputFraudEventFilter,
+		ec.unmarshalInputFraudReviewFilter,
+		ec.unmarshalInputMappingRuleFilter,
 		ec.unmarshalInputMoneyInput,
+		ec.unmarshalInputOpayoPaymentInput,
 		ec.unmarshalInputOrderFilter,
 		ec.unmarshalInputPaymentEventFilter,
 		ec.unmarshalInputPaymentFilter,
+		ec.unmarshalInputPaymentMethodInput,
+		ec.unmarshalInputPlaceOrderCustomerInput,
+		ec.unmarshalInputPlaceOrderInput,
+		ec.unmarshalInputPlaceOrderLineInput,
+		ec.unmarshalInputRefundFilter,
 		ec.unmarshalInputRefundPaymentInput,
 		ec.unmarshalInputRepostDeadLettersInput,
 		ec.unmarshalInputRepostErpPostingInput,
@@ -1964,7 +2406,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/auth.graphqls" "schema/customer.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/subscription.graphqls"
+//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1977,6 +2419,8 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/auth.graphqls", Input: sourceData("schema/auth.graphqls"), BuiltIn: false},
+	{Name: "schema/backoffice.graphqls", Input: sourceData("schema/backoffice.graphqls"), BuiltIn: false},
+	{Name: "schema/checkout.graphqls", Input: sourceData("schema/checkout.graphqls"), BuiltIn: false},
 	{Name: "schema/customer.graphqls", Input: sourceData("schema/customer.graphqls"), BuiltIn: false},
 	{Name: "schema/mutation.graphqls", Input: sourceData("schema/mutation.graphqls"), BuiltIn: false},
 	{Name: "schema/order.graphqls", Input: sourceData("schema/order.graphqls"), BuiltIn: false},
@@ -2040,6 +2484,30 @@ func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graph
 		return ec.fieldContext_Anomaly_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Anomaly", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AnomalyConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_AnomalyConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AnomalyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AnomalyConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AnomalyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AnomalyEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AnomalyEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnomalyEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CapturePaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2182,6 +2650,30 @@ func (ec *executionContext) childFields_ErpPosting(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type ErpPosting", field.Name)
 }
 
+func (ec *executionContext) childFields_ErpPostingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ErpPostingConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ErpPostingConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ErpPostingConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ErpPostingConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErpPostingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ErpPostingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ErpPostingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ErpPostingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ErpPostingEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2236,6 +2728,30 @@ func (ec *executionContext) childFields_FraudReview(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type FraudReview", field.Name)
 }
 
+func (ec *executionContext) childFields_FraudReviewConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FraudReviewConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_FraudReviewConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FraudReviewConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FraudReviewConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FraudReviewConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FraudReviewEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FraudReviewEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FraudReviewEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FraudReviewEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_MappingRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2256,6 +2772,30 @@ func (ec *executionContext) childFields_MappingRule(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type MappingRule", field.Name)
 }
 
+func (ec *executionContext) childFields_MappingRuleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MappingRuleConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_MappingRuleConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MappingRuleConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_MappingRuleConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MappingRuleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MappingRuleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MappingRuleEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MappingRuleEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MappingRuleEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Money(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "amount":
@@ -2264,6 +2804,26 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 		return ec.fieldContext_Money_currency(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
+}
+
+func (ec *executionContext) childFields_OpayoMerchantSessionKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "merchantSessionKey":
+		return ec.fieldContext_OpayoMerchantSessionKey_merchantSessionKey(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_OpayoMerchantSessionKey_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpayoMerchantSessionKey", field.Name)
+}
+
+func (ec *executionContext) childFields_OpayoMerchantSessionKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "merchantSessionKey":
+		return ec.fieldContext_OpayoMerchantSessionKeyPayload_merchantSessionKey(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OpayoMerchantSessionKeyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpayoMerchantSessionKeyPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Order(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2442,6 +3002,18 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_PlaceOrderPayload_order(ctx, field)
+	case "payment":
+		return ec.fieldContext_PlaceOrderPayload_payment(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PlaceOrderPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Refund(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2470,6 +3042,30 @@ func (ec *executionContext) childFields_Refund(ctx context.Context, field graphq
 		return ec.fieldContext_Refund_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Refund", field.Name)
+}
+
+func (ec *executionContext) childFields_RefundConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RefundConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_RefundConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RefundConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RefundConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RefundConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RefundEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RefundEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RefundEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RefundEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_RefundPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2714,6 +3310,20 @@ func (ec *executionContext) field_Mutation_decideFraudReview_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PlaceOrderInput, error) {
+			return ec.unmarshalNPlaceOrderInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refundPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2812,6 +3422,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_anomalies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnomalyFilter, error) {
+			return ec.unmarshalOAnomalyFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_customer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2832,6 +3472,126 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.CustomerFilter, error) {
 			return ec.unmarshalOCustomerFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐCustomerFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_deadLetters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.DeadLetterFilter, error) {
+			return ec.unmarshalODeadLetterFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDeadLetterFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_erpPostings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ErpPostingFilter, error) {
+			return ec.unmarshalOErpPostingFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_fraudReviews_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.FraudReviewFilter, error) {
+			return ec.unmarshalOFraudReviewFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_mappingRules_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.MappingRuleFilter, error) {
+			return ec.unmarshalOMappingRuleFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2970,6 +3730,36 @@ func (ec *executionContext) field_Query_payments_args(ctx context.Context, rawAr
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.PaymentFilter, error) {
 			return ec.unmarshalOPaymentFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_refunds_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RefundFilter, error) {
+			return ec.unmarshalORefundFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3587,6 +4377,180 @@ func (ec *executionContext) _Anomaly_updatedAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Anomaly_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _AnomalyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnomalyEdge) graphql.Marshaler {
+			return ec.marshalNAnomalyEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AnomalyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AnomalyConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _AnomalyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnomalyEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _AnomalyEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AnomalyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnomalyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+			return ec.marshalNAnomaly2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomaly(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnomalyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AnomalyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Anomaly(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CapturePaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.CapturePaymentPayload) (ret graphql.Marshaler) {
@@ -4755,6 +5719,180 @@ func (ec *executionContext) fieldContext_ErpPosting_updatedAt(_ context.Context,
 	return graphql.NewScalarFieldContext("ErpPosting", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _ErpPostingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ErpPostingEdge) graphql.Marshaler {
+			return ec.marshalNErpPostingEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ErpPostingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPostingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ErpPostingConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ErpPosting) graphql.Marshaler {
+			return ec.marshalNErpPosting2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ErpPostingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPosting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ErpPostingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ErpPostingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ErpPostingConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ErpPostingConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErpPostingConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ErpPostingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ErpPostingEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ErpPostingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ErpPostingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ErpPostingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErpPosting) graphql.Marshaler {
+			return ec.marshalNErpPosting2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPosting(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ErpPostingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ErpPostingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPosting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *model.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5256,6 +6394,180 @@ func (ec *executionContext) fieldContext_FraudReview_updatedAt(_ context.Context
 	return graphql.NewScalarFieldContext("FraudReview", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
+func (ec *executionContext) _FraudReviewConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FraudReviewEdge) graphql.Marshaler {
+			return ec.marshalNFraudReviewEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FraudReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FraudReviewEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FraudReviewConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FraudReview) graphql.Marshaler {
+			return ec.marshalNFraudReview2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FraudReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FraudReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FraudReviewConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FraudReviewConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FraudReviewConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FraudReviewConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FraudReviewConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _FraudReviewEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FraudReviewEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _FraudReviewEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FraudReviewEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FraudReviewEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FraudReview) graphql.Marshaler {
+			return ec.marshalNFraudReview2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FraudReviewEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FraudReviewEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FraudReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MappingRule_id(ctx context.Context, field graphql.CollectedField, obj *model.MappingRule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5415,6 +6727,180 @@ func (ec *executionContext) _MappingRule_updatedAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_MappingRule_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MappingRule", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _MappingRuleConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MappingRuleEdge) graphql.Marshaler {
+			return ec.marshalNMappingRuleEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MappingRuleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MappingRuleEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MappingRuleConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MappingRule) graphql.Marshaler {
+			return ec.marshalNMappingRule2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MappingRuleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MappingRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MappingRuleConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MappingRuleConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MappingRuleConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MappingRuleConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MappingRuleConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _MappingRuleEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MappingRuleEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MappingRuleEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MappingRuleEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MappingRuleEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MappingRule) graphql.Marshaler {
+			return ec.marshalNMappingRule2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MappingRuleEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MappingRuleEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MappingRule(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Money_amount(ctx context.Context, field graphql.CollectedField, obj *model.Money) (ret graphql.Marshaler) {
@@ -5955,6 +7441,228 @@ func (ec *executionContext) fieldContext_Mutation_updateMappingRule(ctx context.
 	if fc.Args, err = ec.field_Mutation_updateMappingRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_placeOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_placeOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PlaceOrder(ctx, fc.Args["input"].(model.PlaceOrderInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "STOREFRONT")
+				if err != nil {
+					var zeroVal *model.PlaceOrderPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PlaceOrderPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlaceOrderPayload) graphql.Marshaler {
+			return ec.marshalOPlaceOrderPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_placeOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlaceOrderPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_placeOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createOpayoMerchantSessionKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createOpayoMerchantSessionKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().CreateOpayoMerchantSessionKey(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "STOREFRONT")
+				if err != nil {
+					var zeroVal *model.OpayoMerchantSessionKeyPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.OpayoMerchantSessionKeyPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpayoMerchantSessionKeyPayload) graphql.Marshaler {
+			return ec.marshalOOpayoMerchantSessionKeyPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoMerchantSessionKeyPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createOpayoMerchantSessionKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpayoMerchantSessionKeyPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpayoMerchantSessionKey_merchantSessionKey(ctx context.Context, field graphql.CollectedField, obj *model.OpayoMerchantSessionKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpayoMerchantSessionKey_merchantSessionKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MerchantSessionKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpayoMerchantSessionKey_merchantSessionKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpayoMerchantSessionKey", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _OpayoMerchantSessionKey_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.OpayoMerchantSessionKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpayoMerchantSessionKey_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpayoMerchantSessionKey_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpayoMerchantSessionKey", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _OpayoMerchantSessionKeyPayload_merchantSessionKey(ctx context.Context, field graphql.CollectedField, obj *model.OpayoMerchantSessionKeyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpayoMerchantSessionKeyPayload_merchantSessionKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MerchantSessionKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpayoMerchantSessionKey) graphql.Marshaler {
+			return ec.marshalOOpayoMerchantSessionKey2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoMerchantSessionKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OpayoMerchantSessionKeyPayload_merchantSessionKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpayoMerchantSessionKeyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpayoMerchantSessionKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpayoMerchantSessionKeyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OpayoMerchantSessionKeyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpayoMerchantSessionKeyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpayoMerchantSessionKeyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpayoMerchantSessionKeyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7647,6 +9355,102 @@ func (ec *executionContext) fieldContext_PaymentEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _PlaceOrderPayload_order(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlaceOrderPayload_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
+			return ec.marshalOOrder2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOrder(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlaceOrderPayload_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlaceOrderPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlaceOrderPayload_payment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Payment) graphql.Marshaler {
+			return ec.marshalOPayment2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPayment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlaceOrderPayload_payment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlaceOrderPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PlaceOrderPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlaceOrderPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlaceOrderPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlaceOrderPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8205,6 +10009,378 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_refunds(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Refunds(ctx, fc.Args["filter"].(*model.RefundFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.RefundConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RefundConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RefundConnection) graphql.Marshaler {
+			return ec.marshalNRefundConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_refunds(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RefundConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_refunds_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_erpPostings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_erpPostings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ErpPostings(ctx, fc.Args["filter"].(*model.ErpPostingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.ErpPostingConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ErpPostingConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErpPostingConnection) graphql.Marshaler {
+			return ec.marshalNErpPostingConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_erpPostings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPostingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_erpPostings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_deadLetters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_deadLetters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().DeadLetters(ctx, fc.Args["filter"].(*model.DeadLetterFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.ErpPostingConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ErpPostingConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ErpPostingConnection) graphql.Marshaler {
+			return ec.marshalNErpPostingConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_deadLetters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPostingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_deadLetters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_fraudReviews(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_fraudReviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().FraudReviews(ctx, fc.Args["filter"].(*model.FraudReviewFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.FraudReviewConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FraudReviewConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FraudReviewConnection) graphql.Marshaler {
+			return ec.marshalNFraudReviewConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_fraudReviews(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FraudReviewConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_fraudReviews_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_anomalies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_anomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Anomalies(ctx, fc.Args["filter"].(*model.AnomalyFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.AnomalyConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AnomalyConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AnomalyConnection) graphql.Marshaler {
+			return ec.marshalNAnomalyConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_anomalies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnomalyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_anomalies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_mappingRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mappingRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MappingRules(ctx, fc.Args["filter"].(*model.MappingRuleFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.MappingRuleConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.MappingRuleConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MappingRuleConnection) graphql.Marshaler {
+			return ec.marshalNMappingRuleConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mappingRules(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MappingRuleConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_mappingRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8582,6 +10758,180 @@ func (ec *executionContext) _Refund_updatedAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Refund_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Refund", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _RefundConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RefundConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RefundEdge) graphql.Marshaler {
+			return ec.marshalNRefundEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RefundEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.RefundConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Refund) graphql.Marshaler {
+			return ec.marshalNRefund2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Refund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RefundConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RefundConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RefundConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RefundConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefundConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RefundEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RefundEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RefundEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RefundEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RefundEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RefundEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Refund) graphql.Marshaler {
+			return ec.marshalNRefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefund(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RefundEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RefundEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Refund(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _RefundPaymentPayload_refund(ctx context.Context, field graphql.CollectedField, obj *model.RefundPaymentPayload) (ret graphql.Marshaler) {
@@ -10351,6 +12701,71 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj any) (model.AddressInput, error) {
+	var it model.AddressInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"line1", "line2", "city", "region", "postalCode", "country"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "line1":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line1"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line1 = data
+		case "line2":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("line2"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Line2 = data
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = data
+		case "region":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("region"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Region = data
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = data
+		case "country":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("country"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Country = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAnomalyEventFilter(ctx context.Context, obj any) (model.AnomalyEventFilter, error) {
 	var it model.AnomalyEventFilter
 	if obj == nil {
@@ -10390,6 +12805,57 @@ func (ec *executionContext) unmarshalInputAnomalyEventFilter(ctx context.Context
 				return it, err
 			}
 			it.Severities = data
+		case "subjectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputAnomalyFilter(ctx context.Context, obj any) (model.AnomalyFilter, error) {
+	var it model.AnomalyFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "severity", "kind", "subjectId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOAnomalyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalOAnomalySeverity2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalySeverityᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
 		case "subjectId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -10478,6 +12944,50 @@ func (ec *executionContext) unmarshalInputCustomerFilter(ctx context.Context, ob
 				return it, err
 			}
 			it.Search = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCybersourcePaymentInput(ctx context.Context, obj any) (model.CybersourcePaymentInput, error) {
+	var it model.CybersourcePaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"transientToken", "paymentInstrumentId", "customerId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "transientToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("transientToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TransientToken = data
+		case "paymentInstrumentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentInstrumentId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentInstrumentID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
 		}
 	}
 	return it, nil
@@ -10582,6 +13092,71 @@ func (ec *executionContext) unmarshalInputDecideFraudReviewInput(ctx context.Con
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputErpPostingFilter(ctx context.Context, obj any) (model.ErpPostingFilter, error) {
+	var it model.ErpPostingFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "kind", "errorClass", "subjectId", "createdAfter", "createdBefore"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOErpPostingStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOErpPostingKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "errorClass":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("errorClass"))
+			data, err := ec.unmarshalOErpErrorClass2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpErrorClass(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ErrorClass = data
+		case "subjectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		case "createdAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAfter"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAfter = data
+		case "createdBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBefore"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBefore = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputFraudEventFilter(ctx context.Context, obj any) (model.FraudEventFilter, error) {
 	var it model.FraudEventFilter
 	if obj == nil {
@@ -10633,6 +13208,80 @@ func (ec *executionContext) unmarshalInputFraudEventFilter(ctx context.Context, 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputFraudReviewFilter(ctx context.Context, obj any) (model.FraudReviewFilter, error) {
+	var it model.FraudReviewFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "gateway"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOFraudReviewStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputMappingRuleFilter(ctx context.Context, obj any) (model.MappingRuleFilter, error) {
+	var it model.MappingRuleFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "scope"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOMappingRuleKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "scope":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scope"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scope = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj any) (model.MoneyInput, error) {
 	var it model.MoneyInput
 	if obj == nil {
@@ -10665,6 +13314,54 @@ func (ec *executionContext) unmarshalInputMoneyInput(ctx context.Context, obj an
 				return it, err
 			}
 			it.Currency = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputOpayoPaymentInput(ctx context.Context, obj any) (model.OpayoPaymentInput, error) {
+	var it model.OpayoPaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["reusable"]; !present {
+		asMap["reusable"] = false
+	}
+
+	fieldsInOrder := [...]string{"merchantSessionKey", "cardIdentifier", "reusable"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "merchantSessionKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("merchantSessionKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MerchantSessionKey = data
+		case "cardIdentifier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cardIdentifier"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CardIdentifier = data
+		case "reusable":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reusable"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reusable = data
 		}
 	}
 	return it, nil
@@ -10853,6 +13550,318 @@ func (ec *executionContext) unmarshalInputPaymentFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.OccurredTo = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPaymentMethodInput(ctx context.Context, obj any) (model.PaymentMethodInput, error) {
+	var it model.PaymentMethodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["capture"]; !present {
+		asMap["capture"] = true
+	}
+
+	fieldsInOrder := [...]string{"gateway", "capture", "cybersource", "opayo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "capture":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capture"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capture = data
+		case "cybersource":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cybersource"))
+			data, err := ec.unmarshalOCybersourcePaymentInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐCybersourcePaymentInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Cybersource = data
+		case "opayo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("opayo"))
+			data, err := ec.unmarshalOOpayoPaymentInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoPaymentInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Opayo = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPlaceOrderCustomerInput(ctx context.Context, obj any) (model.PlaceOrderCustomerInput, error) {
+	var it model.PlaceOrderCustomerInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "email", "name", "phone", "billTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "billTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("billTo"))
+			data, err := ec.unmarshalOAddressInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BillTo = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, obj any) (model.PlaceOrderInput, error) {
+	var it model.PlaceOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["allowBackorder"]; !present {
+		asMap["allowBackorder"] = false
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "customerPoNumber", "customer", "currency", "lines", "shipTo", "payment", "allowBackorder"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "customerPoNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerPoNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerPoNumber = data
+		case "customer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customer"))
+			data, err := ec.unmarshalNPlaceOrderCustomerInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderCustomerInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Customer = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNPlaceOrderLineInput2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "shipTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shipTo"))
+			data, err := ec.unmarshalOAddressInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAddressInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShipTo = data
+		case "payment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("payment"))
+			data, err := ec.unmarshalNPaymentMethodInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentMethodInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Payment = data
+		case "allowBackorder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allowBackorder"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AllowBackorder = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputPlaceOrderLineInput(ctx context.Context, obj any) (model.PlaceOrderLineInput, error) {
+	var it model.PlaceOrderLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"stockCode", "quantity", "unitPrice", "description", "warehouse"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "stockCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stockCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StockCode = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		case "unitPrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unitPrice"))
+			data, err := ec.unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnitPrice = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "warehouse":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouse"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Warehouse = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRefundFilter(ctx context.Context, obj any) (model.RefundFilter, error) {
+	var it model.RefundFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "paymentId", "gateway", "createdAfter", "createdBefore"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalORefundStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "paymentId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("paymentId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PaymentID = data
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "createdAfter":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAfter"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAfter = data
+		case "createdBefore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdBefore"))
+			data, err := ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedBefore = data
 		}
 	}
 	return it, nil
@@ -11387,6 +14396,135 @@ func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = ec._Anomaly_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var anomalyConnectionImplementors = []string{"AnomalyConnection"}
+
+func (ec *executionContext) _AnomalyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyConnection")
+		case "edges":
+			out.Values[i] = ec._AnomalyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._AnomalyConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AnomalyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AnomalyConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var anomalyEdgeImplementors = []string{"AnomalyEdge"}
+
+func (ec *executionContext) _AnomalyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AnomalyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, anomalyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnomalyEdge")
+		case "cursor":
+			out.Values[i] = ec._AnomalyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AnomalyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12002,6 +15140,135 @@ func (ec *executionContext) _ErpPosting(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var erpPostingConnectionImplementors = []string{"ErpPostingConnection"}
+
+func (ec *executionContext) _ErpPostingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ErpPostingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, erpPostingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ErpPostingConnection")
+		case "edges":
+			out.Values[i] = ec._ErpPostingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._ErpPostingConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ErpPostingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ErpPostingConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var erpPostingEdgeImplementors = []string{"ErpPostingEdge"}
+
+func (ec *executionContext) _ErpPostingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ErpPostingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, erpPostingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ErpPostingEdge")
+		case "cursor":
+			out.Values[i] = ec._ErpPostingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ErpPostingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *model.Event) graphql.Marshaler {
@@ -12239,6 +15506,135 @@ func (ec *executionContext) _FraudReview(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var fraudReviewConnectionImplementors = []string{"FraudReviewConnection"}
+
+func (ec *executionContext) _FraudReviewConnection(ctx context.Context, sel ast.SelectionSet, obj *model.FraudReviewConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fraudReviewConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FraudReviewConnection")
+		case "edges":
+			out.Values[i] = ec._FraudReviewConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._FraudReviewConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._FraudReviewConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._FraudReviewConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var fraudReviewEdgeImplementors = []string{"FraudReviewEdge"}
+
+func (ec *executionContext) _FraudReviewEdge(ctx context.Context, sel ast.SelectionSet, obj *model.FraudReviewEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fraudReviewEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FraudReviewEdge")
+		case "cursor":
+			out.Values[i] = ec._FraudReviewEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._FraudReviewEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mappingRuleImplementors = []string{"MappingRule", "Node"}
 
 func (ec *executionContext) _MappingRule(ctx context.Context, sel ast.SelectionSet, obj *model.MappingRule) graphql.Marshaler {
@@ -12283,6 +15679,135 @@ func (ec *executionContext) _MappingRule(ctx context.Context, sel ast.SelectionS
 			}
 		case "updatedAt":
 			out.Values[i] = ec._MappingRule_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mappingRuleConnectionImplementors = []string{"MappingRuleConnection"}
+
+func (ec *executionContext) _MappingRuleConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MappingRuleConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mappingRuleConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MappingRuleConnection")
+		case "edges":
+			out.Values[i] = ec._MappingRuleConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._MappingRuleConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MappingRuleConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MappingRuleConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mappingRuleEdgeImplementors = []string{"MappingRuleEdge"}
+
+func (ec *executionContext) _MappingRuleEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MappingRuleEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mappingRuleEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MappingRuleEdge")
+		case "cursor":
+			out.Values[i] = ec._MappingRuleEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._MappingRuleEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12424,6 +15949,106 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_updateMappingRule(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "placeOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_placeOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createOpayoMerchantSessionKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createOpayoMerchantSessionKey(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var opayoMerchantSessionKeyImplementors = []string{"OpayoMerchantSessionKey"}
+
+func (ec *executionContext) _OpayoMerchantSessionKey(ctx context.Context, sel ast.SelectionSet, obj *model.OpayoMerchantSessionKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opayoMerchantSessionKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpayoMerchantSessionKey")
+		case "merchantSessionKey":
+			out.Values[i] = ec._OpayoMerchantSessionKey_merchantSessionKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._OpayoMerchantSessionKey_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var opayoMerchantSessionKeyPayloadImplementors = []string{"OpayoMerchantSessionKeyPayload"}
+
+func (ec *executionContext) _OpayoMerchantSessionKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OpayoMerchantSessionKeyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, opayoMerchantSessionKeyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpayoMerchantSessionKeyPayload")
+		case "merchantSessionKey":
+			out.Values[i] = ec._OpayoMerchantSessionKeyPayload_merchantSessionKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OpayoMerchantSessionKeyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -13295,6 +16920,54 @@ func (ec *executionContext) _PaymentEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var placeOrderPayloadImplementors = []string{"PlaceOrderPayload"}
+
+func (ec *executionContext) _PlaceOrderPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PlaceOrderPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, placeOrderPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlaceOrderPayload")
+		case "order":
+			out.Values[i] = ec._PlaceOrderPayload_order(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "payment":
+			out.Values[i] = ec._PlaceOrderPayload_payment(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PlaceOrderPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -13513,6 +17186,138 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "refunds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_refunds(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "erpPostings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_erpPostings(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "deadLetters":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_deadLetters(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "fraudReviews":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_fraudReviews(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "anomalies":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_anomalies(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "mappingRules":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_mappingRules(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -13685,6 +17490,135 @@ func (ec *executionContext) _Refund(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Refund_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var refundConnectionImplementors = []string{"RefundConnection"}
+
+func (ec *executionContext) _RefundConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RefundConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, refundConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RefundConnection")
+		case "edges":
+			out.Values[i] = ec._RefundConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._RefundConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RefundConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._RefundConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var refundEdgeImplementors = []string{"RefundEdge"}
+
+func (ec *executionContext) _RefundEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RefundEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, refundEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RefundEdge")
+		case "cursor":
+			out.Values[i] = ec._RefundEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RefundEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14477,6 +18411,68 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAnomaly2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomaly2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomaly(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomaly2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Anomaly(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomalyConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyConnection(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnomalyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnomalyEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnomalyEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnomalyEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyEdge(ctx context.Context, sel ast.SelectionSet, v *model.AnomalyEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AnomalyEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAnomalySeverity2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalySeverity(ctx context.Context, v any) (model.AnomalySeverity, error) {
 	var res model.AnomalySeverity
 	err := res.UnmarshalGQL(v)
@@ -14679,6 +18675,42 @@ func (ec *executionContext) marshalNErpPosting2ᚖgithubᚗcomᚋpayhubᚋpayhub
 	return ec._ErpPosting(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNErpPostingConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingConnection(ctx context.Context, sel ast.SelectionSet, v *model.ErpPostingConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ErpPostingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNErpPostingEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ErpPostingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErpPostingEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNErpPostingEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingEdge(ctx context.Context, sel ast.SelectionSet, v *model.ErpPostingEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ErpPostingEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNErpPostingKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKind(ctx context.Context, v any) (model.ErpPostingKind, error) {
 	var res model.ErpPostingKind
 	err := res.UnmarshalGQL(v)
@@ -14729,6 +18761,42 @@ func (ec *executionContext) marshalNExternalSystem2githubᚗcomᚋpayhubᚋpayhu
 	return v
 }
 
+func (ec *executionContext) marshalNFraudReview2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FraudReview) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFraudReview2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReview(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFraudReview2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReview(ctx context.Context, sel ast.SelectionSet, v *model.FraudReview) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FraudReview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFraudReviewConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewConnection(ctx context.Context, sel ast.SelectionSet, v *model.FraudReviewConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FraudReviewConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNFraudReviewDecision2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewDecision(ctx context.Context, v any) (model.FraudReviewDecision, error) {
 	var res model.FraudReviewDecision
 	err := res.UnmarshalGQL(v)
@@ -14737,6 +18805,32 @@ func (ec *executionContext) unmarshalNFraudReviewDecision2githubᚗcomᚋpayhub�
 
 func (ec *executionContext) marshalNFraudReviewDecision2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewDecision(ctx context.Context, sel ast.SelectionSet, v model.FraudReviewDecision) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNFraudReviewEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FraudReviewEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFraudReviewEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFraudReviewEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewEdge(ctx context.Context, sel ast.SelectionSet, v *model.FraudReviewEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._FraudReviewEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNFraudReviewStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatus(ctx context.Context, v any) (model.FraudReviewStatus, error) {
@@ -14811,6 +18905,68 @@ func (ec *executionContext) marshalNJSON2encodingᚋjsonᚐRawMessage(ctx contex
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNMappingRule2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MappingRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMappingRule2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMappingRule2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRule(ctx context.Context, sel ast.SelectionSet, v *model.MappingRule) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MappingRule(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMappingRuleConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleConnection(ctx context.Context, sel ast.SelectionSet, v *model.MappingRuleConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MappingRuleConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMappingRuleEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MappingRuleEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMappingRuleEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMappingRuleEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleEdge(ctx context.Context, sel ast.SelectionSet, v *model.MappingRuleEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MappingRuleEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNMappingRuleKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKind(ctx context.Context, v any) (model.MappingRuleKind, error) {
@@ -15028,6 +19184,11 @@ func (ec *executionContext) marshalNPaymentKind2githubᚗcomᚋpayhubᚋpayhub�
 	return v
 }
 
+func (ec *executionContext) unmarshalNPaymentMethodInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentMethodInput(ctx context.Context, v any) (*model.PaymentMethodInput, error) {
+	res, err := ec.unmarshalInputPaymentMethodInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatus(ctx context.Context, v any) (model.PaymentStatus, error) {
 	var res model.PaymentStatus
 	err := res.UnmarshalGQL(v)
@@ -15036,6 +19197,97 @@ func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayh
 
 func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatus(ctx context.Context, sel ast.SelectionSet, v model.PaymentStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNPlaceOrderCustomerInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderCustomerInput(ctx context.Context, v any) (*model.PlaceOrderCustomerInput, error) {
+	res, err := ec.unmarshalInputPlaceOrderCustomerInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPlaceOrderInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderInput(ctx context.Context, v any) (model.PlaceOrderInput, error) {
+	res, err := ec.unmarshalInputPlaceOrderInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPlaceOrderLineInput2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderLineInputᚄ(ctx context.Context, v any) ([]*model.PlaceOrderLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PlaceOrderLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPlaceOrderLineInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPlaceOrderLineInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderLineInput(ctx context.Context, v any) (*model.PlaceOrderLineInput, error) {
+	res, err := ec.unmarshalInputPlaceOrderLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRefund2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Refund) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefund(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefund(ctx context.Context, sel ast.SelectionSet, v *model.Refund) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Refund(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRefundConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundConnection(ctx context.Context, sel ast.SelectionSet, v *model.RefundConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RefundConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRefundEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RefundEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRefundEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRefundEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundEdge(ctx context.Context, sel ast.SelectionSet, v *model.RefundEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RefundEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRefundPaymentInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundPaymentInput(ctx context.Context, v any) (model.RefundPaymentInput, error) {
@@ -15316,6 +19568,14 @@ func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋ
 	return ec._Address(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAddressInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAddressInput(ctx context.Context, v any) (*model.AddressInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAddressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOAnomaly2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomaly(ctx context.Context, sel ast.SelectionSet, v *model.Anomaly) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15328,6 +19588,14 @@ func (ec *executionContext) unmarshalOAnomalyEventFilter2ᚖgithubᚗcomᚋpayhu
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputAnomalyEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAnomalyFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyFilter(ctx context.Context, v any) (*model.AnomalyFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAnomalyFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -15356,6 +19624,42 @@ func (ec *executionContext) marshalOAnomalySeverity2ᚕgithubᚗcomᚋpayhubᚋp
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAnomalySeverity2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalySeverity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOAnomalyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx context.Context, v any) ([]model.AnomalyStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.AnomalyStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAnomalyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOAnomalyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.AnomalyStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnomalyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyStatus(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -15442,6 +19746,14 @@ func (ec *executionContext) marshalOCustomerStatus2ᚖgithubᚗcomᚋpayhubᚋpa
 	return v
 }
 
+func (ec *executionContext) unmarshalOCybersourcePaymentInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐCybersourcePaymentInput(ctx context.Context, v any) (*model.CybersourcePaymentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCybersourcePaymentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -15498,6 +19810,50 @@ func (ec *executionContext) marshalOErpPosting2ᚖgithubᚗcomᚋpayhubᚋpayhub
 	return ec._ErpPosting(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOErpPostingFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingFilter(ctx context.Context, v any) (*model.ErpPostingFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputErpPostingFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOErpPostingKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKindᚄ(ctx context.Context, v any) ([]model.ErpPostingKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ErpPostingKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNErpPostingKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOErpPostingKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ErpPostingKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErpPostingKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOErpPostingKind2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingKind(ctx context.Context, v any) (*model.ErpPostingKind, error) {
 	if v == nil {
 		return nil, nil
@@ -15514,6 +19870,42 @@ func (ec *executionContext) marshalOErpPostingKind2ᚖgithubᚗcomᚋpayhubᚋpa
 	return v
 }
 
+func (ec *executionContext) unmarshalOErpPostingStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingStatusᚄ(ctx context.Context, v any) ([]model.ErpPostingStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ErpPostingStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNErpPostingStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOErpPostingStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ErpPostingStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNErpPostingStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOFraudEventFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudEventFilter(ctx context.Context, v any) (*model.FraudEventFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -15527,6 +19919,50 @@ func (ec *executionContext) marshalOFraudReview2ᚖgithubᚗcomᚋpayhubᚋpayhu
 		return graphql.Null
 	}
 	return ec._FraudReview(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFraudReviewFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewFilter(ctx context.Context, v any) (*model.FraudReviewFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputFraudReviewFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOFraudReviewStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatusᚄ(ctx context.Context, v any) ([]model.FraudReviewStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.FraudReviewStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFraudReviewStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOFraudReviewStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.FraudReviewStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFraudReviewStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReviewStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx context.Context, v any) (*model.Gateway, error) {
@@ -15588,6 +20024,50 @@ func (ec *executionContext) marshalOMappingRule2ᚖgithubᚗcomᚋpayhubᚋpayhu
 	return ec._MappingRule(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOMappingRuleFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleFilter(ctx context.Context, v any) (*model.MappingRuleFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMappingRuleFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOMappingRuleKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKindᚄ(ctx context.Context, v any) ([]model.MappingRuleKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.MappingRuleKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMappingRuleKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMappingRuleKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.MappingRuleKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMappingRuleKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMappingRuleKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOMoneyInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoneyInput(ctx context.Context, v any) (*model.MoneyInput, error) {
 	if v == nil {
 		return nil, nil
@@ -15601,6 +20081,28 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋpayhubᚋpayhubᚋgraph�
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOpayoMerchantSessionKey2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoMerchantSessionKey(ctx context.Context, sel ast.SelectionSet, v *model.OpayoMerchantSessionKey) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OpayoMerchantSessionKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOpayoMerchantSessionKeyPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoMerchantSessionKeyPayload(ctx context.Context, sel ast.SelectionSet, v *model.OpayoMerchantSessionKeyPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OpayoMerchantSessionKeyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOpayoPaymentInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOpayoPaymentInput(ctx context.Context, v any) (*model.OpayoPaymentInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputOpayoPaymentInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOOrder2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐOrder(ctx context.Context, sel ast.SelectionSet, v *model.Order) graphql.Marshaler {
@@ -15765,6 +20267,13 @@ func (ec *executionContext) marshalOPaymentStatus2ᚕgithubᚗcomᚋpayhubᚋpay
 	return ret
 }
 
+func (ec *executionContext) marshalOPlaceOrderPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderPayload(ctx context.Context, sel ast.SelectionSet, v *model.PlaceOrderPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PlaceOrderPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalORefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefund(ctx context.Context, sel ast.SelectionSet, v *model.Refund) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15772,11 +20281,55 @@ func (ec *executionContext) marshalORefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋg
 	return ec._Refund(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalORefundFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundFilter(ctx context.Context, v any) (*model.RefundFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRefundFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalORefundPaymentPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundPaymentPayload(ctx context.Context, sel ast.SelectionSet, v *model.RefundPaymentPayload) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._RefundPaymentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORefundStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundStatusᚄ(ctx context.Context, v any) ([]model.RefundStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.RefundStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRefundStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORefundStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RefundStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRefundStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalORepostDeadLettersPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRepostDeadLettersPayload(ctx context.Context, sel ast.SelectionSet, v *model.RepostDeadLettersPayload) graphql.Marshaler {

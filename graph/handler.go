@@ -49,6 +49,9 @@ type HandlerConfig struct {
 	// Events streams the event log to subscriptions (one broker per process, see events.Start);
 	// without it they answer an UNAVAILABLE error.
 	Events *events.Broker
+	// Limits bounds requests' depth, complexity, size and rate (see limits.go); the zero value
+	// is the defaults without a rate limit.
+	Limits Limits
 }
 
 // NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
@@ -62,6 +65,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	queries := db.New(cfg.Pool)
 	authn := &authenticator{queries: queries, logger: logger}
+	limits := cfg.Limits.withDefaults()
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  &Resolver{Queries: queries, Engine: cfg.Engine, Events: cfg.Events, Logger: logger},
 		Directives: DirectiveRoot{HasRole: (&directives{queries: queries, logger: logger}).hasRole},
@@ -72,6 +76,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		PingPongInterval:      websocketKeepAlive,
 		InitFunc:              authn.websocketInit,
 		InitTimeout:           websocketInitTimeout,
+		PayloadReadLimit:      &limits.MaxBodyBytes,
 	})
 	// Parsed and validated documents are kept by their text: every subscriber of a dashboard sends
 	// the same one, and each would otherwise hold a parse of its own.
@@ -81,7 +86,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
 	srv.Use(websocketExtension{queries: queries})
-	srv.Use(extension.FixedComplexityLimit(ComplexityLimitDefault))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newAPQCache(limits.APQCacheSize)})
+	srv.Use(operationLimits{depth: limits.DepthLimit, complexity: limits.ComplexityLimit})
+	srv.Use(extension.FixedComplexityLimit(limits.ComplexityLimit))
 	srv.SetErrorPresenter(presentError(logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", p)
@@ -89,7 +96,11 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	})
 
 	graphiql := playground.Handler("Payhub GraphQL", "/graphql")
-	api := markWebsocket(authn.middleware(WithLoaders(queries, srv)))
+	inner := limitBody(limits.MaxBodyBytes, WithLoaders(queries, srv))
+	if limits.RateLimit > 0 {
+		inner = newRateLimiter(limits.RateLimit, limits.RateBurst, logger).middleware(inner)
+	}
+	api := markWebsocket(authn.middleware(inner))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.RawQuery == "" && !isWebsocket(r) &&
 			strings.Contains(r.Header.Get("Accept"), "text/html") {

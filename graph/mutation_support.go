@@ -33,7 +33,9 @@ func userErrors(err error, fields map[string]string) ([]*model.UserError, error)
 		return nil, err
 	}
 	e := &model.UserError{Code: ue.Code, Message: ue.Message}
-	if f, ok := fields[ue.Code]; ok {
+	if ue.Field != nil {
+		e.Field = append([]string{"input"}, ue.Field...)
+	} else if f, ok := fields[ue.Code]; ok {
 		e.Field = append([]string{"input"}, strings.Split(f, ".")...)
 	}
 	if ue.Code == hubsync.ErrCodeIdempotencyConflict {
@@ -140,3 +142,67 @@ var (
 		hubsync.ErrCodeCurrencyMismatch: "amount.currency",
 	}
 )
+
+// placeOrderRequest is the engine's form of a placeOrder input.
+func placeOrderRequest(in model.PlaceOrderInput) hubsync.PlaceOrderRequest {
+	str := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	addr := func(a *model.AddressInput) hubsync.Address {
+		if a == nil {
+			return hubsync.Address{}
+		}
+		return hubsync.Address{Line1: str(a.Line1), Line2: str(a.Line2), City: str(a.City), Region: str(a.Region),
+			PostalCode: str(a.PostalCode), Country: str(a.Country)}
+	}
+	req := hubsync.PlaceOrderRequest{Reference: in.CustomerPoNumber, Currency: in.Currency,
+		AllowBackorder: in.AllowBackorder != nil && *in.AllowBackorder}
+	if c := in.Customer; c != nil {
+		req.Customer = hubsync.OrderCustomer{Code: str(c.Code), Email: str(c.Email), Name: str(c.Name), Phone: str(c.Phone),
+			BillTo: addr(c.BillTo)}
+	}
+	if in.ShipTo != nil {
+		s := addr(in.ShipTo)
+		req.ShipTo = &s
+	}
+	for _, l := range in.Lines {
+		if l == nil {
+			continue
+		}
+		req.Lines = append(req.Lines, hubsync.PlaceOrderLine{StockCode: l.StockCode, Description: str(l.Description),
+			Warehouse: str(l.Warehouse), Quantity: l.Quantity, UnitPrice: l.UnitPrice})
+	}
+	if p := in.Payment; p != nil {
+		req.Payment = hubsync.PaymentMethod{Gateway: strings.ToLower(string(p.Gateway)), Capture: p.Capture == nil || *p.Capture}
+		if cs := p.Cybersource; cs != nil {
+			req.Payment.TransientToken, req.Payment.PaymentInstrumentID, req.Payment.TMSCustomerID =
+				str(cs.TransientToken), str(cs.PaymentInstrumentID), str(cs.CustomerID)
+		}
+		if op := p.Opayo; op != nil {
+			req.Payment.MerchantSessionKey, req.Payment.CardIdentifier = str(op.MerchantSessionKey), op.CardIdentifier
+			req.Payment.Reusable = op.Reusable != nil && *op.Reusable
+		}
+	}
+	return req
+}
+
+// currentPlacement reloads a placeOrder payload's order and payment, so that a repeat answers
+// them as they now stand.
+func (r *Resolver) currentPlacement(ctx context.Context, out *model.PlaceOrderPayload) (*model.PlaceOrderPayload, error) {
+	order, err := r.Queries.GetSalesOrder(ctx, out.Order.RowID)
+	if err != nil {
+		return nil, err
+	}
+	fresh := &model.PlaceOrderPayload{Order: model.OrderFromRow(order), UserErrors: out.UserErrors}
+	if out.Payment != nil {
+		pay, err := r.Queries.GetPayment(ctx, out.Payment.RowID)
+		if err != nil {
+			return nil, err
+		}
+		fresh.Payment = model.PaymentFromRow(pay)
+	}
+	return fresh, nil
+}

@@ -746,6 +746,7 @@ type mutationCase struct {
 var (
 	finance = []auth.Role{auth.Finance, auth.Admin}
 	admins  = []auth.Role{auth.Admin}
+	shop    = []auth.Role{auth.Storefront}
 )
 
 func mutationMatrix(pay, review, anomaly, posting string) map[string]mutationCase {
@@ -767,6 +768,12 @@ func mutationMatrix(pay, review, anomaly, posting string) map[string]mutationCas
 			map[string]any{"id": anomaly, "note": "matrix"}, finance},
 		"updateMappingRule": {`mutation($input: UpdateMappingRuleInput!) { updateMappingRule(input: $input) { mappingRule { id } userErrors { code } } }`,
 			map[string]any{"kind": "STOCK_CODE", "scope": "opayo", "key": "SKU-1", "value": map[string]any{"stockCode": "A100"}}, admins},
+		"placeOrder": {`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } userErrors { code } } }`,
+			map[string]any{"customerPoNumber": "MATRIX-1", "customer": map[string]any{"code": "000001"}, "currency": "GBP",
+				"lines":   []any{map[string]any{"stockCode": "A100", "quantity": "1", "unitPrice": "1.00"}},
+				"payment": map[string]any{"gateway": "CYBERSOURCE", "cybersource": map[string]any{"transientToken": "not-a-token"}}}, shop},
+		"createOpayoMerchantSessionKey": {`mutation { createOpayoMerchantSessionKey { merchantSessionKey { merchantSessionKey } userErrors { code } } }`,
+			nil, shop},
 	}
 }
 

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -33,9 +34,18 @@ const (
 	cursorPayment  = "pay"
 	cursorOrder    = "ord"
 	cursorCustomer = "cus"
+
+	// The back office's lists (backoffice.graphqls).
+	cursorRefund      = "rfd"
+	cursorErpPosting  = "erp"
+	cursorDeadLetter  = "dlq" // deadLetters: oldest death first, unlike erpPostings
+	cursorFraudReview = "frv"
+	cursorAnomaly     = "ano"
+	cursorMappingRule = "map"
 )
 
-// timeCursor is a position in a list ordered by (time, id) descending.
+// timeCursor is a position in a list ordered by (time, id): descending (newest first), except
+// deadLetters, which is ascending.
 type timeCursor struct {
 	At time.Time
 	ID int64
@@ -81,6 +91,29 @@ func decodeKeyCursor(kind string, after *string) (*string, error) {
 		return nil, err
 	}
 	return &key, nil
+}
+
+// encodeKeysCursor is the cursor of a list ordered by a unique tuple of text columns (e.g. a
+// mapping rule's kind, scope and key).
+func encodeKeysCursor(kind string, keys ...string) string {
+	raw, _ := json.Marshal(keys) // a []string always marshals
+	return base64.RawURLEncoding.EncodeToString(append([]byte(kind+":"), raw...))
+}
+
+// decodeKeysCursor reads an `after` argument of encodeKeysCursor with n keys; nil when there is none.
+func decodeKeysCursor(kind string, n int, after *string) ([]string, error) {
+	if after == nil {
+		return nil, nil
+	}
+	raw, err := decodeCursor(kind, *after)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	if json.Unmarshal([]byte(raw), &keys) != nil || len(keys) != n {
+		return nil, unknownCursor(*after)
+	}
+	return keys, nil
 }
 
 func decodeCursor(kind, cursor string) (string, error) {

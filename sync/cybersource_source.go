@@ -22,6 +22,7 @@ import (
 
 // Cybersource is what the engine needs of the Cybersource connector; *cybersource.Client has it.
 type Cybersource interface {
+	CreatePayment(ctx context.Context, p cybersource.PaymentRequest) (*cybersource.PaymentResult, error)
 	GetTransaction(ctx context.Context, id string) (*cybersource.TransactionDetail, error)
 	SearchAll(ctx context.Context, r cybersource.SearchRequest) iter.Seq2[cybersource.TransactionSummary, error]
 	RefundPayment(ctx context.Context, paymentID string, r cybersource.RefundRequest) (*cybersource.RefundResult, error)

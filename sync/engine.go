@@ -98,6 +98,9 @@ type Config struct {
 	// RescueAfter is how long a job may stay running before River hands it to another worker:
 	// what recovers the jobs of a hub that died mid-job. Zero is RescueAfterDefault.
 	RescueAfter time.Duration
+	// PlaceOrderWait is how long PlaceOrder waits for SYSPRO's order number before answering
+	// the order as still posting; zero is PlaceOrderWaitDefault.
+	PlaceOrderWait time.Duration
 	// FetchPollInterval is how often idle workers look for jobs besides being woken by NOTIFY;
 	// zero keeps River's default.
 	FetchPollInterval time.Duration
@@ -147,6 +150,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = StatusIntervalDefault
+	}
+	if cfg.PlaceOrderWait <= 0 {
+		cfg.PlaceOrderWait = PlaceOrderWaitDefault
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, queries: db.New(cfg.Pool)}
 

@@ -20,6 +20,7 @@ import (
 
 // Opayo is what the engine needs of the Opayo connector; *opayo.Client has it.
 type Opayo interface {
+	CreateMerchantSessionKey(ctx context.Context) (*opayo.MerchantSessionKey, error)
 	GetTransaction(ctx context.Context, transactionID string) (*opayo.Transaction, error)
 	GetTransactionDetail(ctx context.Context, ref opayo.TransactionRef) (*opayo.TransactionDetail, error)
 	TransactionList(ctx context.Context, q opayo.TransactionListQuery) iter.Seq2[opayo.TransactionSummary, error]

@@ -49,3 +49,29 @@ func luhn(digits string) bool {
 	}
 	return sum%10 == 0
 }
+
+// ContainsCardNumber says whether s holds what looks like a card number: 13 to 19 digits passing
+// the Luhn check, written together or in groups split by single spaces or hyphens
+// ("4111 1111 1111 1111"). It is how a request that must carry tokens only is refused.
+func ContainsCardNumber(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || (i > 0 && isDigit(s[i-1])) {
+			continue
+		}
+		// Collect digits from i, allowing one separator between digit groups.
+		var digits []byte
+		for j := i; j < len(s) && len(digits) < 19; j++ {
+			switch c := s[j]; {
+			case isDigit(c):
+				digits = append(digits, c)
+			case (c == ' ' || c == '-') && j+1 < len(s) && isDigit(s[j+1]) && isDigit(s[j-1]):
+			default:
+				j = len(s)
+			}
+			if n := len(digits); n >= 13 && luhn(string(digits)) && (j+1 >= len(s) || !isDigit(s[j+1])) {
+				return true
+			}
+		}
+	}
+	return false
+}

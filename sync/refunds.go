@@ -31,6 +31,9 @@ type RefundRequest struct {
 type UserError struct {
 	Code    string
 	Message string
+	// Field is the request field it is about, as a path (e.g. ["lines", "0", "quantity"]); nil
+	// when it is about the request as a whole or the API knows the field by the code.
+	Field []string
 }
 
 func (e *UserError) Error() string { return e.Message }

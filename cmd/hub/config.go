@@ -14,6 +14,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/payhub/payhub/graph"
 	hubsync "github.com/payhub/payhub/sync"
 )
 
@@ -25,6 +26,7 @@ type Config struct {
 	Opayo       *OpayoConfig       `yaml:"opayo"`
 	Syspro      *SysproConfig      `yaml:"syspro"`
 	Sync        *SyncConfig        `yaml:"sync"`
+	GraphQL     *GraphQLConfig     `yaml:"graphql"`
 }
 
 // CybersourceConfig reaches the Cybersource REST API.
@@ -127,6 +129,77 @@ func (s *SyncConfig) durations() (map[string]time.Duration, error) {
 		out[key] = d
 	}
 	return out, nil
+}
+
+// GraphQLConfig sets the limits of the GraphQL API (see graph.Limits); every key is optional, and
+// 0 (or absent) means the default.
+type GraphQLConfig struct {
+	// ComplexityLimit caps an operation's cost (50000).
+	ComplexityLimit int `yaml:"complexityLimit"`
+	// DepthLimit caps how deep an operation nests fields (12); introspection is exempt.
+	DepthLimit int `yaml:"depthLimit"`
+	// MaxBodyBytes caps a request body and a websocket message (1048576).
+	MaxBodyBytes int `yaml:"maxBodyBytes"`
+	// RateLimit is how many requests per second each API key (each address, without a key) may
+	// make in this process (50); RateLimitOff (-1) turns the rate limit off.
+	RateLimit int `yaml:"rateLimit"`
+	// RateBurst is how many requests a key may make at once above the rate (100).
+	RateBurst int `yaml:"rateBurst"`
+	// APQCacheSize is how many automatic persisted queries are kept (1000).
+	APQCacheSize int `yaml:"apqCacheSize"`
+}
+
+// RateLimitOff as graphql.rateLimit turns the API's rate limit off.
+const RateLimitOff = -1
+
+// limits turns the section into the API's limits: the defaults, with what the section sets.
+// Its values were checked by validate.
+func (g *GraphQLConfig) limits() graph.Limits {
+	l := graph.DefaultLimits()
+	if g == nil {
+		return l
+	}
+	l.ComplexityLimit = cmp.Or(g.ComplexityLimit, l.ComplexityLimit)
+	l.DepthLimit = cmp.Or(g.DepthLimit, l.DepthLimit)
+	l.MaxBodyBytes = cmp.Or(int64(g.MaxBodyBytes), l.MaxBodyBytes)
+	l.RateBurst = cmp.Or(g.RateBurst, l.RateBurst)
+	l.APQCacheSize = cmp.Or(g.APQCacheSize, l.APQCacheSize)
+	switch {
+	case g.RateLimit == RateLimitOff:
+		l.RateLimit = 0 // graph.Limits: no rate limit
+	case g.RateLimit > 0:
+		l.RateLimit = g.RateLimit
+	}
+	return l
+}
+
+// problems names the section's bad values.
+func (g *GraphQLConfig) problems() []string {
+	if g == nil {
+		return nil
+	}
+	def := graph.DefaultLimits()
+	var out []string
+	for _, k := range []struct {
+		key   string
+		value int
+		def   int64
+	}{
+		{"complexityLimit", g.ComplexityLimit, int64(def.ComplexityLimit)},
+		{"depthLimit", g.DepthLimit, int64(def.DepthLimit)},
+		{"maxBodyBytes", g.MaxBodyBytes, def.MaxBodyBytes},
+		{"rateBurst", g.RateBurst, int64(def.RateBurst)},
+		{"apqCacheSize", g.APQCacheSize, int64(def.APQCacheSize)},
+	} {
+		if k.value < 0 {
+			out = append(out, fmt.Sprintf("graphql.%s is %d; want a positive number, or 0 for the default (%d)", k.key, k.value, k.def))
+		}
+	}
+	if g.RateLimit < RateLimitOff {
+		out = append(out, fmt.Sprintf("graphql.rateLimit is %d; want requests per second per API key, 0 for the default (%d), or -1 for no rate limit",
+			g.RateLimit, def.RateLimit))
+	}
+	return out
 }
 
 // Secret is a credential: it prints as [redacted] in logs, errors and %v.
@@ -279,6 +352,7 @@ func (c *Config) validate() error {
 	if s := c.Sync; s != nil && s.ArPaymentAt != "" && s.ArPaymentAt != hubsync.ArPaymentAtCapture && s.ArPaymentAt != hubsync.ArPaymentAtShip {
 		problems = append(problems, fmt.Sprintf("sync.arPaymentAt is %q; want capture or ship", s.ArPaymentAt))
 	}
+	problems = append(problems, c.GraphQL.problems()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}

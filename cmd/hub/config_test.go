@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/payhub/payhub/graph"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -116,5 +118,81 @@ func TestSecretsNeverPrint(t *testing.T) {
 	printed := fmt.Sprintf("%v %+v %s", *cfg.Syspro, *cfg.Syspro, cfg.Syspro.OperatorPassword) + logs.String()
 	if strings.Contains(printed, "hunter2") {
 		t.Errorf("secret printed: %s", printed)
+	}
+}
+
+func TestConfigGraphQLLimits(t *testing.T) {
+	// No section: every default, the rate limit on.
+	cfg, err := loadConfig("", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.GraphQL.limits(), graph.DefaultLimits(); got != want || want.RateLimit != 50 || want.RateBurst != 100 ||
+		want.DepthLimit != 12 || want.ComplexityLimit != 50_000 || want.MaxBodyBytes != 1<<20 || want.APQCacheSize != 1000 {
+		t.Errorf("no graphql section: %+v, want %+v", got, want)
+	}
+
+	path := writeConfig(t, `
+graphql: {complexityLimit: 20000, depthLimit: 8, maxBodyBytes: 65536, rateLimit: 10, rateBurst: 20, apqCacheSize: 50}
+`)
+	cfg, err = loadConfig(path, envMap(map[string]string{"HUB_GRAPHQL_DEPTHLIMIT": "9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := graph.Limits{ComplexityLimit: 20000, DepthLimit: 9, MaxBodyBytes: 65536, RateLimit: 10, RateBurst: 20, APQCacheSize: 50}
+	if got := cfg.GraphQL.limits(); got != want {
+		t.Errorf("file and env: %+v, want %+v", got, want)
+	}
+
+	// The environment alone turns the section on; what it leaves out keeps its default, and
+	// rateLimit -1 turns the rate limit off (graph.Limits.RateLimit 0).
+	cfg, err = loadConfig("", envMap(map[string]string{"HUB_GRAPHQL_RATELIMIT": "-1", "HUB_GRAPHQL_MAXBODYBYTES": "2097152"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = graph.DefaultLimits()
+	want.RateLimit, want.MaxBodyBytes = 0, 2<<20
+	if got := cfg.GraphQL.limits(); got != want {
+		t.Errorf("env only: %+v, want %+v", got, want)
+	}
+	if on, _ := cfg.Connectors(); len(on) != 0 {
+		t.Errorf("the graphql section counts as a connector: %v", on)
+	}
+}
+
+func TestConfigGraphQLErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       []string
+	}{
+		{"negative depth", "graphql: {depthLimit: -3}\n", nil,
+			[]string{"graphql.depthLimit is -3; want a positive number, or 0 for the default (12)"}},
+		{"every bad key at once", "graphql: {complexityLimit: -1, maxBodyBytes: -1, rateBurst: -5, apqCacheSize: -1, rateLimit: -2}\n", nil,
+			[]string{"graphql.complexityLimit is -1", "graphql.maxBodyBytes is -1", "graphql.rateBurst is -5", "graphql.apqCacheSize is -1",
+				"graphql.rateLimit is -2; want requests per second per API key, 0 for the default (50), or -1 for no rate limit"}},
+		{"typo", "graphql: {depthLimt: 3}\n", nil, []string{"depthLimt"}},
+		{"not a number from env", "", map[string]string{"HUB_GRAPHQL_MAXBODYBYTES": "1MiB"}, []string{"HUB_GRAPHQL_MAXBODYBYTES", `"1MiB" is not a whole number`}},
+		{"rateLimit off is spelt -1", "", map[string]string{"HUB_GRAPHQL_RATELIMIT": "off"}, []string{"HUB_GRAPHQL_RATELIMIT", `"off" is not a whole number`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.file != "" {
+				path = writeConfig(t, tt.file)
+			}
+			_, err := loadConfig(path, envMap(tt.env))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), "\n") && tt.name != "typo" {
+				t.Errorf("error is not one line: %q", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
 	}
 }

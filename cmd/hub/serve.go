@@ -48,6 +48,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	on, off := cfg.Connectors()
 	logger.Info("connectors", "on", on, "off", off)
+	logger.Info("graphql limits", "limits", cfg.GraphQL.limits())
 
 	// Take the address first: a port already in use should fail before a database is started.
 	listener, err := net.Listen("tcp", *addr)
@@ -178,7 +179,8 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 // newMux routes the hub's HTTP endpoints.
 func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, broker *events.Broker, cfg Config) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger, Engine: engine, Events: broker}))
+	mux.Handle("/graphql", graph.NewHandler(graph.HandlerConfig{Pool: pool, Logger: logger, Engine: engine, Events: broker,
+		Limits: cfg.GraphQL.limits()}))
 	if c := cfg.Cybersource; c != nil {
 		keys := make([]cybersource.WebhookKey, len(c.WebhookKeys))
 		for i, k := range c.WebhookKeys {

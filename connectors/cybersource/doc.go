@@ -9,5 +9,7 @@
 // error on a call that moves money the outcome is unknown; see [Client.FindByReference].
 //
 // The client never logs. Card numbers, security codes, the shared secret and webhook keys never
-// appear in an error string or in the String form of any value this package defines.
+// appear in an error string or in the String form of any value this package defines. Transient
+// tokens never appear in an error string either, but PaymentRequest.TransientTokenJWT is a plain
+// string that fmt prints: do not log a PaymentRequest that carries one.
 package cybersource

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -27,8 +28,10 @@ const (
 )
 
 // PaymentRequest is an authorization, or a sale when Capture is set (POST /pts/v2/payments, §3).
-// Pay with exactly one of Card, CustomerID, PaymentInstrumentID or InstrumentIdentifierID (a
-// payment instrument may accompany its customer).
+// Pay with exactly one of Card, TransientTokenJWT, CustomerID, PaymentInstrumentID or
+// InstrumentIdentifierID (a payment instrument may accompany its customer). A transient token
+// stands alone: combined with any other of them, the request is refused before sending. The other
+// combinations are left to Cybersource to judge.
 type PaymentRequest struct {
 	// Reference is clientReferenceInformation.code, the merchant reference (order number). Use a
 	// unique one per attempt: FindByReference looks payments up by it after a transient error.
@@ -47,6 +50,12 @@ type PaymentRequest struct {
 
 	// Card is raw card data.
 	Card *Card
+	// TransientTokenJWT is a Flex Microform or Unified Checkout transient token, sent as
+	// tokenInformation.transientTokenJwt in place of card data: the shopper's browser gave the card
+	// to Cybersource and got back this JWT, valid 15 minutes and until one successful
+	// authorization. It is a bearer credential while it lives: do not log it (this package never
+	// puts it in an error). ParseTransientToken reads its expiry and masked card without a call.
+	TransientTokenJWT string
 	// CustomerID, PaymentInstrumentID, InstrumentIdentifierID and ShippingAddressID are TMS tokens.
 	CustomerID             string
 	PaymentInstrumentID    string
@@ -169,6 +178,10 @@ type (
 		DeviceInformation          *wireDevice            `json:"deviceInformation,omitempty"`
 		MerchantDefinedInformation []MerchantDefinedField `json:"merchantDefinedInformation,omitempty"`
 		RiskInformation            *wireRisk              `json:"riskInformation,omitempty"`
+		TokenInformation           *wireTokenInfo         `json:"tokenInformation,omitempty"`
+	}
+	wireTokenInfo struct {
+		TransientTokenJWT string `json:"transientTokenJwt"`
 	}
 	wireProcessing struct {
 		Capture           bool     `json:"capture"`
@@ -216,6 +229,10 @@ type (
 )
 
 func (p PaymentRequest) wire(op string) (*wirePayment, error) {
+	token, err := p.transientToken(op)
+	if err != nil {
+		return nil, err
+	}
 	w := &wirePayment{
 		ClientReferenceInformation: clientRef(p.Reference, p.TransactionID),
 		ProcessingInformation: &wireProcessing{Capture: p.Capture, CommerceIndicator: p.CommerceIndicator,
@@ -226,6 +243,9 @@ func (p PaymentRequest) wire(op string) (*wirePayment, error) {
 		InstrumentIdentifier: optID(p.InstrumentIdentifierID), ShippingAddress: optID(p.ShippingAddressID)}
 	if *pi != (wirePaymentInfo{}) {
 		w.PaymentInformation = pi
+	}
+	if token != "" {
+		w.TokenInformation = &wireTokenInfo{TransientTokenJWT: token}
 	}
 	order, err := orderWire(op, p.Amount, p.Currency, p.BillTo, p.ShipTo, p.LineItems)
 	if err != nil {
@@ -240,6 +260,34 @@ func (p PaymentRequest) wire(op string) (*wirePayment, error) {
 		w.RiskInformation.Profile.Name = p.DecisionProfile
 	}
 	return w, nil
+}
+
+// transientToken returns the transient token to send, trimmed, after checking that it is the
+// request's only payment source. Its text never goes into an error.
+func (p PaymentRequest) transientToken(op string) (string, error) {
+	if p.TransientTokenJWT == "" {
+		return "", nil
+	}
+	token := strings.TrimSpace(p.TransientTokenJWT)
+	if token == "" {
+		return "", localError(op, ClassInvalidRequest, "TransientTokenJWT is blank")
+	}
+	var others []string
+	if p.Card != nil {
+		others = append(others, "Card")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"CustomerID", p.CustomerID}, {"PaymentInstrumentID", p.PaymentInstrumentID}, {"InstrumentIdentifierID", p.InstrumentIdentifierID},
+	} {
+		if f.value != "" {
+			others = append(others, f.name)
+		}
+	}
+	if len(others) > 0 {
+		return "", localError(op, ClassInvalidRequest,
+			"TransientTokenJWT is a payment source of its own and cannot be sent with %s", strings.Join(others, ", "))
+	}
+	return token, nil
 }
 
 // orderWire builds orderInformation; it is omitted when nothing in it is set, so a caller can

@@ -31,7 +31,9 @@ type TransactionDetail struct {
 	ProcessorInformation       ProcessorInformation   `json:"processorInformation"`
 	RiskInformation            RiskInformation        `json:"riskInformation"`
 	ErrorInformation           ErrorInformation       `json:"errorInformation"`
-	Links                      Links                  `json:"_links"`
+	// TokenInformation.JTI names the transient token a payment was made with.
+	TokenInformation TokenInformation `json:"tokenInformation"`
+	Links            Links            `json:"_links"`
 	// Raw is the answer as received.
 	Raw json.RawMessage `json:"-"`
 }

@@ -173,6 +173,8 @@ type TokenInformation struct {
 	PaymentInstrument       TokenRef `json:"paymentInstrument"`
 	ShippingAddress         TokenRef `json:"shippingAddress"`
 	InstrumentIdentifier    TokenRef `json:"instrumentIdentifier"`
+	// JTI is the id of the transient token a payment was made with (Transaction Details only).
+	JTI string `json:"jti,omitempty"`
 }
 
 // MerchantDefinedField is one merchantDefinedInformation entry.

@@ -20,6 +20,9 @@ type CustomerAccount struct {
 	Name        string
 	Currency    string
 	CreditLimit decimal.Decimal
+	// Balance is what the customer owes (CurrentBalance); meaningful when Reported.Balance says
+	// the output carried it.
+	Balance decimal.Decimal
 	// OnHold is SYSPRO's CustomerOnHold flag.
 	OnHold bool
 	// Email, Telephone, SoldToAddr (SoldToAddr1..5) and SoldPostalCode use the ARSSCS names. They
@@ -38,6 +41,8 @@ type CustomerFieldsReported struct {
 	Telephone bool
 	// SoldTo is true when any of SoldToAddr1..5 or SoldPostalCode was present.
 	SoldTo bool
+	// Balance is true when CurrentBalance was present and a number.
+	Balance bool
 }
 
 type arsqryQuery struct {
@@ -104,6 +109,11 @@ func parseCustomerAccount(resp *Response) *CustomerAccount {
 		OnHold: leaf("CustomerOnHold") == "Y"}
 	if d, err := decimal.NewFromString(leaf("CreditLimit")); err == nil {
 		acc.CreditLimit = d
+	}
+	if v, ok := present("CurrentBalance"); ok {
+		if d, err := decimal.NewFromString(v); err == nil {
+			acc.Balance, acc.Reported.Balance = d, true
+		}
 	}
 	acc.Email, acc.Reported.Email = present("Email")
 	acc.Telephone, acc.Reported.Telephone = present("Telephone")

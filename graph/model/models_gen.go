@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/payhub/payhub/db"
 	"github.com/shopspring/decimal"
 )
 
@@ -30,6 +31,30 @@ type Address struct {
 	Country    *string `json:"country,omitempty"`
 }
 
+type AddressInput struct {
+	Line1      *string `json:"line1,omitempty"`
+	Line2      *string `json:"line2,omitempty"`
+	City       *string `json:"city,omitempty"`
+	Region     *string `json:"region,omitempty"`
+	PostalCode *string `json:"postalCode,omitempty"`
+	// ISO 3166-1 alpha-2, e.g. GB.
+	Country *string `json:"country,omitempty"`
+}
+
+type AnomalyConnection struct {
+	Edges    []*AnomalyEdge `json:"edges"`
+	Nodes    []*Anomaly     `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+	// How many anomalies match the filter, over all pages.
+	TotalCount int                     `json:"totalCount"`
+	Count      db.CountAnomaliesParams `json:"-"`
+}
+
+type AnomalyEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Anomaly `json:"node"`
+}
+
 // Narrows anomalyEvents. Every field given must match; an empty list matches nothing.
 type AnomalyEventFilter struct {
 	// Only these kinds: anomaly.raised, anomaly.resolved.
@@ -39,6 +64,16 @@ type AnomalyEventFilter struct {
 	// Only anomalies of these severities.
 	Severities []AnomalySeverity `json:"severities,omitempty"`
 	// Only events of this Anomaly.
+	SubjectID *string `json:"subjectId,omitempty"`
+}
+
+// Narrows anomalies. Every field given must match; an empty list matches nothing.
+type AnomalyFilter struct {
+	Status   []AnomalyStatus   `json:"status,omitempty"`
+	Severity []AnomalySeverity `json:"severity,omitempty"`
+	// Only anomalies of these kinds, e.g. ["erp_posting_dead", "unmapped_gateway_status"].
+	Kind []string `json:"kind,omitempty"`
+	// Only anomalies about this record (what their subject is): an Order's, Payment's, ErpPosting's, ... global ID.
 	SubjectID *string `json:"subjectId,omitempty"`
 }
 
@@ -82,6 +117,15 @@ type CustomerLink struct {
 	SyncedAt   *time.Time     `json:"syncedAt,omitempty"`
 }
 
+type CybersourcePaymentInput struct {
+	// A transient token (JWT) from Microform or Unified Checkout, valid 15 minutes, used once.
+	TransientToken *string `json:"transientToken,omitempty"`
+	// A saved card: a Token Management Service payment instrument id.
+	PaymentInstrumentID *string `json:"paymentInstrumentId,omitempty"`
+	// A Token Management Service customer: pays with its default payment instrument, or with paymentInstrumentId.
+	CustomerID *string `json:"customerId,omitempty"`
+}
+
 type DeadLetterFilter struct {
 	Kind       *ErpPostingKind `json:"kind,omitempty"`
 	ErrorClass *ErpErrorClass  `json:"errorClass,omitempty"`
@@ -102,6 +146,38 @@ type DecideFraudReviewPayload struct {
 	UserErrors  []*UserError `json:"userErrors"`
 }
 
+type ErpPostingConnection struct {
+	Edges    []*ErpPostingEdge `json:"edges"`
+	Nodes    []*ErpPosting     `json:"nodes"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+	// How many postings the list holds over all pages (for deadLetters: at most filter.limit).
+	TotalCount int                       `json:"totalCount"`
+	Count      db.CountErpPostingsParams `json:"-"`
+	// DeadLetters, when set, is the filter of a deadLetters page (Count is then unused).
+	DeadLetters *db.CountDeadLettersParams `json:"-"`
+}
+
+type ErpPostingEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *ErpPosting `json:"node"`
+}
+
+// Narrows erpPostings. Every field given must match; an empty list matches nothing. kind and
+// errorClass mean what they mean in DeadLetterFilter (a single kind may be given as in it).
+type ErpPostingFilter struct {
+	// e.g. [DEAD] for the dead-letter queue, [PENDING, IN_PROGRESS] for what is still owed.
+	Status []ErpPostingStatus `json:"status,omitempty"`
+	Kind   []ErpPostingKind   `json:"kind,omitempty"`
+	// Only postings whose last failure was of this class.
+	ErrorClass *ErpErrorClass `json:"errorClass,omitempty"`
+	// Only postings about this record: an Order's, Payment's, Refund's or Customer's global ID.
+	SubjectID *string `json:"subjectId,omitempty"`
+	// Inclusive lower bound of createdAt.
+	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
+	// Exclusive upper bound of createdAt.
+	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
+}
+
 // Narrows fraudEvents. Every field given must match; an empty list matches nothing.
 type FraudEventFilter struct {
 	// Only these kinds: fraud.review_opened, fraud.review_closed.
@@ -112,6 +188,47 @@ type FraudEventFilter struct {
 	PaymentID *string `json:"paymentId,omitempty"`
 	// Only events of this FraudReview.
 	SubjectID *string `json:"subjectId,omitempty"`
+}
+
+type FraudReviewConnection struct {
+	Edges    []*FraudReviewEdge `json:"edges"`
+	Nodes    []*FraudReview     `json:"nodes"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many fraud reviews match the filter, over all pages.
+	TotalCount int                        `json:"totalCount"`
+	Count      db.CountFraudReviewsParams `json:"-"`
+}
+
+type FraudReviewEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *FraudReview `json:"node"`
+}
+
+// Narrows fraudReviews. Every field given must match; an empty list matches nothing.
+type FraudReviewFilter struct {
+	Status  []FraudReviewStatus `json:"status,omitempty"`
+	Gateway *Gateway            `json:"gateway,omitempty"`
+}
+
+type MappingRuleConnection struct {
+	Edges    []*MappingRuleEdge `json:"edges"`
+	Nodes    []*MappingRule     `json:"nodes"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+	// How many mapping rules match the filter, over all pages.
+	TotalCount int                        `json:"totalCount"`
+	Count      db.CountMappingRulesParams `json:"-"`
+}
+
+type MappingRuleEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *MappingRule `json:"node"`
+}
+
+// Narrows mappingRules. Every field given must match; an empty list matches nothing.
+type MappingRuleFilter struct {
+	Kind []MappingRuleKind `json:"kind,omitempty"`
+	// A gateway name, syspro, or * (the rules for all), matched exactly.
+	Scope *string `json:"scope,omitempty"`
 }
 
 // An amount of money in one currency.
@@ -138,6 +255,24 @@ type MoneyInput struct {
 // payload's objects are then null. GraphQL errors are kept for the rest: FORBIDDEN, UNAUTHENTICATED,
 // malformed input, and the server's own failures (reported only as "internal error").
 type Mutation struct {
+}
+
+type OpayoMerchantSessionKey struct {
+	MerchantSessionKey string    `json:"merchantSessionKey"`
+	ExpiresAt          time.Time `json:"expiresAt"`
+}
+
+type OpayoMerchantSessionKeyPayload struct {
+	MerchantSessionKey *OpayoMerchantSessionKey `json:"merchantSessionKey,omitempty"`
+	UserErrors         []*UserError             `json:"userErrors"`
+}
+
+type OpayoPaymentInput struct {
+	// The merchant session key the card identifier was made with (see createOpayoMerchantSessionKey); omit for a reusable card identifier.
+	MerchantSessionKey *string `json:"merchantSessionKey,omitempty"`
+	CardIdentifier     string  `json:"cardIdentifier"`
+	// The card identifier is a saved (reusable) one.
+	Reusable *bool `json:"reusable,omitempty"`
 }
 
 type OrderEdge struct {
@@ -207,7 +342,95 @@ type PaymentFilter struct {
 	OccurredTo *time.Time `json:"occurredTo,omitempty"`
 }
 
+// How the order is paid: one gateway, with a token only — never a card number.
+type PaymentMethodInput struct {
+	Gateway Gateway `json:"gateway"`
+	// Take the money now (a sale). false authorises only, for finance to capture later (capturePayment).
+	Capture *bool `json:"capture,omitempty"`
+	// Required when gateway is CYBERSOURCE: exactly one of transientToken, paymentInstrumentId, customerId (a paymentInstrumentId may name the customer's instrument).
+	Cybersource *CybersourcePaymentInput `json:"cybersource,omitempty"`
+	// Required when gateway is OPAYO.
+	Opayo *OpayoPaymentInput `json:"opayo,omitempty"`
+}
+
+// Who buys: an account customer by SYSPRO code, or a web shopper by e-mail (found by it, or added
+// with a new code; SYSPRO gets the new customer when the hub may create customers).
+type PlaceOrderCustomerInput struct {
+	// An existing SYSPRO customer code.
+	Code   *string       `json:"code,omitempty"`
+	Email  *string       `json:"email,omitempty"`
+	Name   *string       `json:"name,omitempty"`
+	Phone  *string       `json:"phone,omitempty"`
+	BillTo *AddressInput `json:"billTo,omitempty"`
+}
+
+type PlaceOrderInput struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The shop's order reference (1..40 characters: letters, digits, ".", "_" and "-"). It is the
+	// payment's merchant reference (Cybersource client reference code, Opayo vendorTxCode) and
+	// SYSPRO's customer PO number, and may be used once.
+	CustomerPoNumber string                   `json:"customerPoNumber"`
+	Customer         *PlaceOrderCustomerInput `json:"customer"`
+	// ISO 4217 code of every price and of the payment, e.g. GBP.
+	Currency string `json:"currency"`
+	// 1..200 lines.
+	Lines []*PlaceOrderLineInput `json:"lines"`
+	// Where the goods go; the customer's billTo when absent.
+	ShipTo  *AddressInput       `json:"shipTo,omitempty"`
+	Payment *PaymentMethodInput `json:"payment"`
+	// Accept lines SYSPRO has too little stock for; SYSPRO back-orders the rest. When false (the
+	// default) such an order is refused with OUT_OF_STOCK before any money moves.
+	AllowBackorder *bool `json:"allowBackorder,omitempty"`
+}
+
+type PlaceOrderLineInput struct {
+	// SYSPRO's stock code.
+	StockCode string `json:"stockCode"`
+	// Above zero.
+	Quantity decimal.Decimal `json:"quantity"`
+	// The price of one, in the order's currency, at most two decimals.
+	UnitPrice   decimal.Decimal `json:"unitPrice"`
+	Description *string         `json:"description,omitempty"`
+	// SYSPRO warehouse; the hub's default (sync.defaultWarehouse) when absent.
+	Warehouse *string `json:"warehouse,omitempty"`
+}
+
+type PlaceOrderPayload struct {
+	// The order as it now stands: POSTING while SYSPRO has not answered yet, OPEN (with its number) once it has, ON_HOLD under fraud review.
+	Order *Order `json:"order,omitempty"`
+	// The card payment (its status, card brand and last four).
+	Payment    *Payment     `json:"payment,omitempty"`
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type Query struct {
+}
+
+type RefundConnection struct {
+	Edges    []*RefundEdge `json:"edges"`
+	Nodes    []*Refund     `json:"nodes"`
+	PageInfo *PageInfo     `json:"pageInfo"`
+	// How many refunds match the filter, over all pages.
+	TotalCount int                   `json:"totalCount"`
+	Count      db.CountRefundsParams `json:"-"`
+}
+
+type RefundEdge struct {
+	Cursor string  `json:"cursor"`
+	Node   *Refund `json:"node"`
+}
+
+// Narrows refunds. Every field given must match; an empty list matches nothing.
+type RefundFilter struct {
+	Status []RefundStatus `json:"status,omitempty"`
+	// Only the refunds of this payment (a Payment's global ID).
+	PaymentID *string `json:"paymentId,omitempty"`
+	// Only refunds of payments at this gateway.
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Inclusive lower bound of createdAt.
+	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
+	// Exclusive upper bound of createdAt.
+	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
 }
 
 type RefundPaymentInput struct {

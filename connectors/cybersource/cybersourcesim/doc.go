@@ -118,18 +118,49 @@
 // clock (default 1, 2 and 3 minutes), so advancing the clock fires due retries, and a short
 // policy fires them in real time. State records every attempt. Close stops delivery.
 //
+// # Transient tokens
+//
+// A payment may carry tokenInformation.transientTokenJwt, a Flex Microform (v2) or Unified
+// Checkout transient token, instead of paymentInformation. POST /_sim/transient-tokens stands in
+// for the shopper's browser and Microform: {"number":"4111111111111111","expirationMonth":"12",
+// "expirationYear":"2031","securityCode":"123","type":"001"} answers 201 {"transientToken":"<jwt>",
+// "jti","expiresAt"} (IssueTransientToken does the same in Go). type is optional and must match
+// the BIN; the number must be 12 to 19 digits of an accepted scheme (the Luhn check is left to
+// the payment, as are the magic cards), the expiry MM and YYYY, the security code 3 digits (4 for
+// Amex) when sent; anything else is 400 {"error"}. The JWT's header is {"kid":"sim-flex-1",
+// "alg":"RS256"} and its payload Microform v2's: iss "Flex/08", type "mf-2.0.0", iat, exp = iat +
+// 15 minutes of the simulator clock, a 64-character jti and content.paymentInformation.card with
+// number.maskedValue (XXXXXXXXXXXX1111), number.bin, number.detectedCardTypes, expirationMonth
+// .value, expirationYear.value and securityCode {} when one was captured. The signature is NOT
+// an RS256 signature: it is an HMAC under a key generated when the simulator starts, which only
+// the simulator can check (there is no capture context to verify against).
+//
+// A payment with the token resolves the card kept behind the jti (an expiry or securityCode sent
+// in paymentInformation.card beside it wins over the token's) and is then exactly a card
+// payment: billTo is required, every magic value above applies, TOKEN_CREATE tokenizes the card,
+// and the transaction shows the card (type, BIN, last four, expiry) like one; Transaction Details
+// adds tokenInformation.jti. The token serves one approved authorization (a decline leaves it
+// usable) within its 15 minutes; a stand-alone credit may use it too without consuming it. Each
+// refusal is 400 INVALID_REQUEST / INVALID_DATA with details [{"field":
+// "tokenInformation.transientTokenJwt","reason":"INVALID_DATA"}]: a malformed JWT; a token this
+// simulator did not issue or that was altered; one already used for an authorization (but a
+// retry of that same payment, same clientReferenceInformation.code within 15 minutes, is
+// DUPLICATE_REQUEST); an expired one (simulator clock at or past exp); a token sent with a card
+// number, customer, payment instrument or instrument identifier.
+//
 // # Control routes and faults
 //
 // Beside the protocol the server answers GET /_sim/state, GET|POST /_sim/faults
-// {"errorRate","timeoutRate","latencyMs"}, GET|POST /_sim/clock {"advance":"24h"} and POST
-// /_sim/reviews/{id} {"decision","reviewer","comments"}; they are never authenticated, delayed or
-// faulted. An injected error answers 502 SYSTEM_ERROR before anything is checked or done. An
+// {"errorRate","timeoutRate","latencyMs"}, GET|POST /_sim/clock {"advance":"24h"}, POST
+// /_sim/reviews/{id} {"decision","reviewer","comments"} and POST /_sim/transient-tokens (see
+// Transient tokens); they are never authenticated, delayed or faulted. An injected error answers 502 SYSTEM_ERROR before anything is checked or done. An
 // injected timeout holds the request until the client gives up (or Options.MaxHang passes, then
 // 502 SERVER_TIMEOUT) and then DOES the work, as a gateway that processed the request after the
 // caller stopped waiting.
 //
-// Card numbers live only in memory, behind TMS instrument identifiers; State, /_sim/state and
-// every answer show masked numbers (411111XXXXXX1111) or the first six and last four digits. The
+// Card numbers live only in memory, behind TMS instrument identifiers and, until used or expired,
+// transient tokens (with their security codes); State, /_sim/state and every answer show masked
+// numbers (411111XXXXXX1111) or the first six and last four digits, never a security code. The
 // simulator writes no logs.
 //
 // Not simulated: PATCH /pts/v2/payments/{id} (incremental authorization), stand-alone

@@ -60,6 +60,9 @@ type ptsError struct {
 type apiError struct {
 	status int
 	body   any
+	// transientTokenUsed marks the refusal of a transient token already used for an
+	// authorization, which a retry of that same payment answers as DUPLICATE_REQUEST instead.
+	transientTokenUsed bool
 }
 
 func (e *apiError) Error() string {

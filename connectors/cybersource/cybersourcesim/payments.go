@@ -36,8 +36,14 @@ func (s *Server) handleCreatePayment(w http.ResponseWriter, r *http.Request, bod
 // answer is a 502. The caller holds s.mu.
 func (s *Server) createPayment(req *paymentRequest) (*Transaction, *apiError) {
 	now := s.clock.Now()
+	code := strings.TrimSpace(req.ClientReferenceInformation.Code)
 	src, billTo, amount, currency, e := s.readCharge(now, req)
 	if e != nil {
+		if e.transientTokenUsed && s.isDuplicatePayment(code, now) {
+			// The retry of a payment that used the token (say after a SERVER_TIMEOUT) is a
+			// duplicate, as it would be with card data, so the caller knows the payment exists.
+			return nil, invalidRequest(now, reasonDuplicateRequest, messageDuplicateRequest)
+		}
 		return nil, e
 	}
 	if src.pan == CardSystemError {
@@ -47,7 +53,6 @@ func (s *Server) createPayment(req *paymentRequest) (*Transaction, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	code := strings.TrimSpace(req.ClientReferenceInformation.Code)
 	if s.isDuplicatePayment(code, now) {
 		return nil, invalidRequest(now, reasonDuplicateRequest, messageDuplicateRequest)
 	}
@@ -80,9 +85,14 @@ func (s *Server) createPayment(req *paymentRequest) (*Transaction, *apiError) {
 		PaymentInstrumentID: src.paymentInstrumentID,
 
 		InstrumentIdentifierID: src.instrumentIdentifierID,
+		TransientTokenJTI:      src.transientTokenJTI,
 	}
 	t.RootID = t.ID
 	t.Applications = append(t.Applications, authApplication(out, t.ReconciliationID))
+	if out.approved && src.transientTokenJTI != "" {
+		// A transient token serves one successful authorization; a decline leaves it usable.
+		s.consumeTransientToken(src.transientTokenJTI, t)
+	}
 	if out.approved {
 		t.AuthorizedAmount = amount
 		t.ApprovalCode = s.newApprovalCode()
@@ -158,6 +168,8 @@ type chargeSource struct {
 	customerID             string
 	paymentInstrumentID    string
 	instrumentIdentifierID string
+	// transientTokenJTI is the Flex transient token the card came from.
+	transientTokenJTI string
 }
 
 // readCharge validates what a payment or credit must carry: amount and currency, a card (or
@@ -166,7 +178,7 @@ type chargeSource struct {
 func (s *Server) readCharge(now time.Time, req *paymentRequest) (*chargeSource, *Address, decimal.Decimal, string, *apiError) {
 	var missing []string
 	amount, currency, amountErr := readAmount(now, "orderInformation.amountDetails", req.OrderInformation.AmountDetails, &missing)
-	src, srcErr := s.resolveSource(now, req.PaymentInformation, &missing)
+	src, srcErr := s.resolveSource(now, req.PaymentInformation, req.TokenInformation, &missing)
 	var billTo *Address
 	if req.OrderInformation.BillTo != nil {
 		b := *req.OrderInformation.BillTo
@@ -209,9 +221,10 @@ func missingBillTo(b *Address) []string {
 	return out
 }
 
-// resolveSource finds the card to charge: a payment instrument, a customer's default instrument,
-// an instrument identifier, or the card in the request. The caller holds s.mu.
-func (s *Server) resolveSource(now time.Time, pin paymentInformationIn, missing *[]string) (*chargeSource, *apiError) {
+// resolveSource finds the card to charge: a transient token's, a payment instrument's, a
+// customer's default instrument's, an instrument identifier's, or the card in the request. The
+// caller holds s.mu.
+func (s *Server) resolveSource(now time.Time, pin paymentInformationIn, ti *tokenInformationIn, missing *[]string) (*chargeSource, *apiError) {
 	st := s.state
 	card := pin.Card
 	if card == nil {
@@ -222,8 +235,35 @@ func (s *Server) resolveSource(now time.Time, pin paymentInformationIn, missing 
 		src.month, src.year = strings.TrimSpace(card.ExpirationMonth), strings.TrimSpace(card.ExpirationYear)
 		src.securityCode = strings.TrimSpace(card.SecurityCode)
 	}
+	var transientJWT string
+	if ti != nil {
+		transientJWT = strings.TrimSpace(ti.TransientTokenJwt)
+	}
 	var lookupErr *apiError
 	switch {
+	case transientJWT != "":
+		if (card != nil && strings.TrimSpace(card.Number) != "") || (pin.PaymentInstrument != nil && pin.PaymentInstrument.ID != "") ||
+			(pin.Customer != nil && pin.Customer.ID != "") || (pin.InstrumentIdentifier != nil && pin.InstrumentIdentifier.ID != "") {
+			lookupErr = invalidField(now, fieldTransientToken, "cannot be sent with a card number or another payment token")
+			break
+		}
+		tt, e := s.redeemTransientToken(now, transientJWT)
+		if e != nil {
+			lookupErr = e
+			break
+		}
+		// Like a card: billTo is required and TOKEN_CREATE may tokenize it. Expiry or security
+		// code sent in the request win over the token's.
+		src.pan, src.rawCard, src.transientTokenJTI = tt.pan, true, tt.JTI
+		if src.month == "" {
+			src.month = tt.Card.ExpirationMonth
+		}
+		if src.year == "" {
+			src.year = tt.Card.ExpirationYear
+		}
+		if src.securityCode == "" {
+			src.securityCode = tt.securityCode
+		}
 	case pin.PaymentInstrument != nil && pin.PaymentInstrument.ID != "":
 		pi := st.instruments[pin.PaymentInstrument.ID]
 		if pi == nil || pi.Deleted {

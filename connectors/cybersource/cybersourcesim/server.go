@@ -2,6 +2,7 @@ package cybersourcesim
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +92,8 @@ type Server struct {
 	webhookID  string
 	fee        FeeRule
 	mux        *http.ServeMux
+	// flexKey signs the transient tokens this simulator issues (see transient_tokens.go).
+	flexKey []byte
 
 	mu    sync.Mutex
 	state *gatewayState
@@ -141,7 +144,9 @@ func New(opts Options) *Server {
 		webhookKey: decodeSecret(opts.WebhookKey),
 		fee:        fee,
 		rng:        rand.New(rand.NewPCG(seed, seed>>7^0x5bd1e995)),
+		flexKey:    make([]byte, 32),
 	}
+	_, _ = crand.Read(s.flexKey)
 	s.state = newGatewayState(s.clock.Now())
 	s.webhookID = s.newUUID()
 	s.hooks = newWebhookDispatcher(s)
@@ -262,6 +267,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /_sim/clock", s.handleSimGetClock)
 	mux.HandleFunc("POST /_sim/clock", s.handleSimClock)
 	mux.HandleFunc("POST /_sim/reviews/{id}", s.handleSimReview)
+	mux.HandleFunc("POST /_sim/transient-tokens", s.handleSimTransientToken)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, notFound(s.clock.Now(), "The requested resource does not exist: "+r.Method+" "+r.URL.Path))

@@ -104,6 +104,8 @@ type Transaction struct {
 	InstrumentIdentifierID  string `json:"instrumentIdentifierId,omitempty"`
 	InstrumentIdentifierNew bool   `json:"instrumentIdentifierNew,omitempty"`
 	TokensCreated           bool   `json:"tokensCreated,omitempty"`
+	// TransientTokenJTI is the jti of the transient token the payment was made with.
+	TransientTokenJTI string `json:"transientTokenJti,omitempty"`
 	// CaptureRequested is processingInformation.capture of a payment.
 	CaptureRequested bool `json:"captureRequested,omitempty"`
 	Voided           bool `json:"voided,omitempty"`
@@ -183,6 +185,8 @@ type Snapshot struct {
 	InstrumentIdentifiers []InstrumentIdentifier `json:"instrumentIdentifiers"`
 	WebhookDeliveries     []WebhookDelivery      `json:"webhookDeliveries"`
 	Faults                Faults                 `json:"faults"`
+	// TransientTokens are the Flex transient tokens issued, oldest first, cards masked.
+	TransientTokens []TransientToken `json:"transientTokens"`
 }
 
 // Transaction returns the transaction with id.
@@ -227,7 +231,7 @@ func (s *Server) State() Snapshot {
 	snap := Snapshot{Now: s.clock.Now(), MerchantID: s.opts.MerchantID, Faults: s.faults.get(),
 		Transactions: []Transaction{}, Captures: []Transaction{}, Refunds: []Transaction{}, Batches: []Batch{},
 		Reviews: []Review{}, Customers: []Customer{}, PaymentInstruments: []PaymentInstrument{},
-		InstrumentIdentifiers: []InstrumentIdentifier{}, WebhookDeliveries: []WebhookDelivery{}}
+		InstrumentIdentifiers: []InstrumentIdentifier{}, TransientTokens: []TransientToken{}, WebhookDeliveries: []WebhookDelivery{}}
 	for _, id := range st.txnOrder {
 		t := copyTransaction(st.txns[id])
 		snap.Transactions = append(snap.Transactions, t)
@@ -265,6 +269,9 @@ func (s *Server) State() Snapshot {
 	}
 	for _, id := range st.identifierOrder {
 		snap.InstrumentIdentifiers = append(snap.InstrumentIdentifiers, *st.identifiers[id])
+	}
+	for _, jti := range st.transientTokenOrder {
+		snap.TransientTokens = append(snap.TransientTokens, st.transientTokens[jti].TransientToken)
 	}
 	for _, n := range st.notifications {
 		snap.WebhookDeliveries = append(snap.WebhookDeliveries, n.snapshot())
@@ -331,6 +338,11 @@ type gatewayState struct {
 	panByIdentifier map[string]string
 	identifierByPAN map[string]string
 
+	// transientTokens are the Flex transient tokens issued, by jti, with the card behind each
+	// until it is used or expires; never shown but masked.
+	transientTokens     map[string]*transientToken
+	transientTokenOrder []string
+
 	notifications []*notification
 }
 
@@ -347,6 +359,7 @@ func newGatewayState(now time.Time) *gatewayState {
 		identifiers:     map[string]*InstrumentIdentifier{},
 		panByIdentifier: map[string]string{},
 		identifierByPAN: map[string]string{},
+		transientTokens: map[string]*transientToken{},
 	}
 }
 

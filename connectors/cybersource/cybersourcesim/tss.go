@@ -82,6 +82,9 @@ func (s *Server) detailsBody(t *Transaction) obj {
 	if t.Reason != "" {
 		b["errorInformation"] = obj{"reason": t.Reason, "message": reasonMessages[t.Reason]}
 	}
+	if t.TransientTokenJTI != "" {
+		b["tokenInformation"] = obj{"jti": t.TransientTokenJTI}
+	}
 	if t.BatchID != "" {
 		b["settlementInformation"] = obj{"batchId": t.BatchID, "batchDate": t.BatchDate}
 	}

@@ -107,6 +107,12 @@ type paymentRequest struct {
 	PaymentInformation         paymentInformationIn    `json:"paymentInformation"`
 	OrderInformation           orderInformationIn      `json:"orderInformation"`
 	RiskInformation            *riskInformationIn      `json:"riskInformation"`
+	TokenInformation           *tokenInformationIn     `json:"tokenInformation"`
+}
+
+// tokenInformationIn is a payment's tokenInformation: a Flex transient token in place of card data.
+type tokenInformationIn struct {
+	TransientTokenJwt string `json:"transientTokenJwt"`
 }
 
 // followOnRequest is a capture, refund or void body.
