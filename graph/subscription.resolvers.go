@@ -14,6 +14,9 @@ import (
 
 // Subject is the resolver for the subject field.
 func (r *eventResolver) Subject(ctx context.Context, obj *model.Event) (model.Node, error) {
+	if node, ok, err := r.liveSubject(ctx, obj); ok { // an event a subscription delivers: loaded once for all its subscribers
+		return node, err
+	}
 	return r.subject(ctx, obj.SubjectType, obj.SubjectRowID)
 }
 

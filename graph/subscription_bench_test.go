@@ -1,11 +1,13 @@
 package graph_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	execpkg "os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/db/dbtest"
@@ -105,31 +108,13 @@ func BenchmarkSubscriptionFanOut(b *testing.B) {
 	}
 
 	// The writer: one event per tick, each in its own transaction, stamped with the time its
-	// commit returned (kept by id, as the payload is written before the commit).
+	// commit returned. It runs in a process of its own (see TestFanOutWriter), as the hub's
+	// writers do: in this one it would queue behind the subscribers' goroutines for the CPU, and
+	// commit late and slowly just when the hub is busiest.
 	b.ResetTimer()
-	q := db.New(pool)
 	total := rate * seconds
-	committed := make(map[int64]int64, total)
-	perGroup := make([]int, groups)
-	interval := time.Second / time.Duration(rate)
-	start := time.Now()
-	var late int
-	for i := range total {
-		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
-			time.Sleep(wait)
-		} else if wait < -interval {
-			late++
-		}
-		g := i % groups
-		ev, err := q.AppendEvent(context.Background(), db.AppendEventParams{Topic: "payment", Kind: fmt.Sprintf("bench.g%d", g),
-			SubjectType: "payment", SubjectID: int64(i), Payload: []byte(`{"n":` + strconv.Itoa(i) + `,"gateway":"cybersource"}`)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		committed[ev.ID] = time.Now().UnixNano()
-		perGroup[g]++
-	}
-	wrote := time.Since(start)
+	w := runWriter(b, pool, rate, total, groups)
+	committed, perGroup, late, start, wrote := w.committed, w.perGroup, w.late, w.start, w.wrote
 	b.StopTimer()
 
 	// Let every subscriber get the last event of its group (or be cut off), then stop.
@@ -158,11 +143,10 @@ func BenchmarkSubscriptionFanOut(b *testing.B) {
 	for i, c := range clients {
 		for j, r := range c.received {
 			lastArrival = max(lastArrival, r.at)
-			if at, ok := committed[r.id]; ok {
+			if at, ok := committed[r.pos.ID]; ok {
 				lat = append(lat, r.at-at)
 			}
-			// One writer commits one event at a time, so log order is id order here.
-			if j > 0 && r.id <= c.received[j-1].id {
+			if j > 0 && !r.pos.After(c.received[j-1].pos) {
 				disorder++
 			}
 		}
@@ -188,7 +172,7 @@ func BenchmarkSubscriptionFanOut(b *testing.B) {
 	b.ReportMetric(float64(n), "subscribers")
 	b.ReportMetric(float64(total)/wrote.Seconds(), "events/s")
 	// Deliveries per second from the first commit to the last arrival.
-	b.ReportMetric(float64(delivered)/(float64(lastArrival-start.UnixNano())/1e9), "deliveries/s")
+	b.ReportMetric(float64(delivered)/(float64(lastArrival-start)/1e9), "deliveries/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(1), "max-ms")
@@ -198,7 +182,7 @@ func BenchmarkSubscriptionFanOut(b *testing.B) {
 	b.ReportMetric(float64(closed), "closed")
 	b.ReportMetric(float64(behind), "behind")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d subscribers, %d groups: %d events in %s (%d more than a tick late), %d deliveries (p50 %.1f ms, p99 %.1f ms); "+
+	b.Logf("%d subscribers, %d groups: %d events in %s (%d committed more than a tick late), %d deliveries (p50 %.1f ms, p99 %.1f ms); "+
 		"%d cut off as too slow, %d closed by the server's write timeout, %d still %d events behind %s after the last commit",
 		n, groups, total, wrote.Round(time.Millisecond), late, delivered, pct(0.5), pct(0.99), cut, closed, behind, missing, drainTime)
 	if disorder > 0 {
@@ -293,7 +277,10 @@ type benchClient struct {
 	stopping    atomic.Bool // the benchmark closes it
 }
 
-type arrival struct{ id, at int64 }
+type arrival struct {
+	pos events.Position
+	at  int64
+}
 
 func dialBenchClient(url, key string) (*benchClient, error) {
 	dialer := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 30 * time.Second,
@@ -337,7 +324,7 @@ func (c *benchClient) run() {
 		msg := c.buf.Bytes()
 		switch {
 		case bytes.Contains(msg, typeNext):
-			c.received = append(c.received, arrival{id: eventIDOf(msg), at: at})
+			c.received = append(c.received, arrival{pos: eventPositionOf(msg), at: at})
 			c.count.Add(1)
 		case bytes.Contains(msg, typePing):
 			c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"pong"}`)) //nolint:errcheck
@@ -348,20 +335,141 @@ func (c *benchClient) run() {
 	}
 }
 
-// eventIDOf reads the event id out of a message's cursor.
-func eventIDOf(msg []byte) int64 {
+// eventPositionOf reads the event's position out of a message's cursor.
+func eventPositionOf(msg []byte) events.Position {
 	i := bytes.Index(msg, cursorKey)
 	if i < 0 {
-		return 0
+		return events.Position{}
 	}
 	rest := msg[i+len(cursorKey):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return 0
+		return events.Position{}
 	}
-	pos, err := events.ParseCursor(string(rest[:end]))
+	pos, _ := events.ParseCursor(string(rest[:end]))
+	return pos
+}
+
+// ---- the writer ----
+
+// writerCommits is how many events the writer may have in flight at once: a commit slower than
+// the interval does not hold up the next event's.
+const writerCommits = 8
+
+// writerResult is what the writer did: when each event's commit returned (Unix ns, by id), how
+// many events each group got, how many commits began more than a tick late, when it started
+// (Unix ns) and how long it took.
+type writerResult struct {
+	committed map[int64]int64
+	perGroup  []int
+	late      int
+	start     int64
+	wrote     time.Duration
+}
+
+// runWriter runs TestFanOutWriter in a child process writing total events at rate into pool's
+// database, and collects what it reports.
+func runWriter(b *testing.B, pool *pgxpool.Pool, rate, total, groups int) writerResult {
+	cmd := execpkg.Command(os.Args[0], "-test.run=^TestFanOutWriter$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		"PAYHUB_BENCH_WRITER_DB="+pool.Config().ConnString(),
+		fmt.Sprintf("PAYHUB_BENCH_WRITER=%d,%d,%d", rate, total, groups))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0
+		b.Fatal(err)
 	}
-	return pos.ID
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	res := writerResult{committed: make(map[int64]int64, total), perGroup: make([]int, groups)}
+	done := false
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 4 && f[0] == "c": // c <id> <group> <commit ns>
+			id, _ := strconv.ParseInt(f[1], 10, 64)
+			g, _ := strconv.Atoi(f[2])
+			at, _ := strconv.ParseInt(f[3], 10, 64)
+			res.committed[id] = at
+			res.perGroup[g]++
+		case len(f) == 4 && f[0] == "done": // done <start ns> <duration ns> <late>
+			res.start, _ = strconv.ParseInt(f[1], 10, 64)
+			d, _ := strconv.ParseInt(f[2], 10, 64)
+			res.wrote = time.Duration(d)
+			res.late, _ = strconv.Atoi(f[3])
+			done = true
+		}
+	}
+	if err := cmd.Wait(); err != nil || !done || len(res.committed) != total {
+		b.Fatalf("the writer: %v (done %v, %d of %d events)", err, done, len(res.committed), total)
+	}
+	return res
+}
+
+// TestFanOutWriter is BenchmarkSubscriptionFanOut's writer, run in a process of its own: it
+// commits PAYHUB_BENCH_WRITER="rate,total,groups" events into PAYHUB_BENCH_WRITER_DB, one per
+// tick, each in its own transaction (at most writerCommits at once), and prints each one's id,
+// group and the time its commit returned.
+func TestFanOutWriter(t *testing.T) {
+	spec, dbURL := os.Getenv("PAYHUB_BENCH_WRITER"), os.Getenv("PAYHUB_BENCH_WRITER_DB")
+	if spec == "" || dbURL == "" {
+		t.Skip("BenchmarkSubscriptionFanOut runs it")
+	}
+	var rate, total, groups int
+	if _, err := fmt.Sscanf(spec, "%d,%d,%d", &rate, &total, &groups); err != nil || rate <= 0 || groups <= 0 {
+		t.Fatalf("PAYHUB_BENCH_WRITER=%q: %v", spec, err)
+	}
+	ctx := context.Background()
+	pool, err := db.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	q := db.New(pool)
+	out := bufio.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	ticks := make(chan int)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for range writerCommits {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ticks {
+				g := i % groups
+				ev, err := q.AppendEvent(ctx, db.AppendEventParams{Topic: "payment", Kind: fmt.Sprintf("bench.g%d", g),
+					SubjectType: "payment", SubjectID: int64(i), Payload: []byte(`{"n":` + strconv.Itoa(i) + `,"gateway":"cybersource"}`)})
+				at := time.Now().UnixNano()
+				if err != nil {
+					t.Error(err)
+					failed.Store(true)
+					continue
+				}
+				mu.Lock()
+				fmt.Fprintf(out, "c %d %d %d\n", ev.ID, g, at)
+				mu.Unlock()
+			}
+		}()
+	}
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	late := 0
+	for i := range total {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		ticks <- i
+		if time.Since(start.Add(time.Duration(i)*interval)) > interval {
+			late++
+		}
+	}
+	close(ticks)
+	wg.Wait()
+	wrote := time.Since(start)
+	fmt.Fprintf(out, "done %d %d %d\n", start.UnixNano(), wrote.Nanoseconds(), late)
+	if err := out.Flush(); err != nil || failed.Load() {
+		t.Fatal("the writer failed", err)
+	}
 }

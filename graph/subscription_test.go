@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -806,5 +807,172 @@ func TestShutdownEndsSubscriptionsWithTheCursor(t *testing.T) {
 	r = c.collect(t, "t", 5*time.Second, func(received) bool { return false })
 	if len(r.errors) != 1 || r.errors[0].Extensions["code"] != graph.CodeShuttingDown {
 		t.Errorf("subscribing to a stopped broker: %+v", r)
+	}
+}
+
+// TestSubscriptionRenderingsAreSharedOnlyWhenAlike: an event is rendered once for the subscribers
+// that ask for the same selection of it, and shared; each must still get exactly its own selection
+// (its variables, its protocol, its filter), a burst of events must arrive whole and in order (the
+// messages a subscriber has queued go out several to a write), and what goes on the wire must be
+// byte for byte what encoding/json would have written.
+func TestSubscriptionRenderingsAreSharedOnlyWhenAlike(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	q := db.New(pool)
+	broker := startBroker(t, pool, events.Config{})
+	server := liveServer(t, pool, broker)
+	dashboard := newKey(t, pool, "dashboard", auth.Dashboard)
+	admin := newKey(t, pool, "admin", auth.Admin)
+	f := seedFixture(t, pool)
+
+	const withSubject = `subscription { paymentEvents { kind subjectId subject { __typename id } } }`
+	const maybePayload = `subscription($with: Boolean!) { paymentEvents { kind payload @include(if: $with) } }`
+	const filtered = `subscription($filter: PaymentEventFilter) { paymentEvents(filter: $filter) { kind subjectId subject { __typename id } } }`
+	type sub struct {
+		name, proto, key, query string
+		vars                    map[string]any
+		recordedOnly            bool // its filter takes payment.recorded alone
+	}
+	subs := []sub{
+		{"subject 1", "graphql-transport-ws", dashboard, withSubject, nil, false},
+		{"subject 2", "graphql-transport-ws", dashboard, withSubject, nil, false},
+		{"subject, graphql-ws", "graphql-ws", dashboard, withSubject, nil, false},
+		{"subject, admin", "graphql-transport-ws", admin, withSubject, nil, false},
+		{"payload", "graphql-transport-ws", dashboard, maybePayload, map[string]any{"with": true}, false},
+		{"no payload", "graphql-transport-ws", dashboard, maybePayload, map[string]any{"with": false}, false},
+		{"filtered", "graphql-transport-ws", dashboard, filtered, map[string]any{"filter": map[string]any{"kinds": []string{"payment.recorded"}}}, true},
+		{"unfiltered", "graphql-transport-ws", dashboard, filtered, map[string]any{"filter": nil}, false},
+	}
+	clients := make([]*subClient, len(subs))
+	for i, s := range subs {
+		clients[i] = dialSubscriber(t, server.URL, s.proto, s.key)
+		clients[i].subscribe(t, "1", s.query, s.vars)
+	}
+	// A raw socket, to see the bytes: one operation whose id encoding/json escapes, one plain.
+	raw, _, err := (&websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}).Dial("ws"+strings.TrimPrefix(server.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rawSend := func(msg any) {
+		if err := raw.WriteJSON(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rawSend(map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": dashboard}})
+	if _, ack, err := raw.ReadMessage(); err != nil || !strings.Contains(string(ack), "connection_ack") {
+		t.Fatalf("connection_init: %s %v", ack, err)
+	}
+	rawIDs := []string{"plain-1", `odd <id> & "quotes"`}
+	for _, id := range rawIDs {
+		rawSend(map[string]any{"type": "subscribe", "id": id, "payload": map[string]any{"query": maybePayload, "variables": map[string]any{"with": true}}})
+	}
+	waitSubscribers(t, broker, len(subs)+len(rawIDs))
+
+	// One event, then a burst of them in one transaction: every subscriber has them all queued at once.
+	const burst = 150
+	appendEvent(t, q, "payment", "payment.recorded", "payment", f.saleID,
+		map[string]any{"paymentId": f.saleID, "gateway": "cybersource", "note": "<b>&amp; \u2028 é"})
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range burst {
+		if _, err := db.New(tx).AppendEvent(context.Background(), db.AppendEventParams{Topic: "payment", Kind: "refund.succeeded",
+			SubjectType: "refund", SubjectID: int64(1000 + i), Payload: []byte(fmt.Sprintf(`{"refundId":%d,"n":%d}`, 1000+i, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	saleGID := model.EncodeGlobalID(model.TypePayment, f.saleID)
+	for i, s := range subs {
+		want := 1 + burst
+		if s.recordedOnly {
+			want = 1
+		}
+		r := clients[i].collect(t, "1", 20*time.Second, untilEvents(want))
+		if len(r.errors) > 0 {
+			t.Fatalf("%s: errors %+v", s.name, r.errors)
+		}
+		for j, ev := range r.events {
+			var wantKind string
+			var wantSubject string
+			switch {
+			case j == 0:
+				wantKind, wantSubject = "payment.recorded", saleGID
+			default:
+				wantKind, wantSubject = "refund.succeeded", model.EncodeGlobalID(model.TypeRefund, int64(1000+j-1))
+			}
+			if ev.Kind != wantKind {
+				t.Fatalf("%s: event %d is %s, want %s", s.name, j, ev.Kind, wantKind)
+			}
+			switch s.query {
+			case withSubject, filtered:
+				if ev.SubjectID == nil || *ev.SubjectID != wantSubject || ev.Payload != nil {
+					t.Fatalf("%s: event %d: subjectId %v, payload %s", s.name, j, ev.SubjectID, ev.Payload)
+				}
+				if j == 0 && (ev.Subject == nil || ev.Subject.Typename != "Payment" || ev.Subject.ID != saleGID) {
+					t.Fatalf("%s: the payment's subject: %+v", s.name, ev.Subject)
+				}
+				if j > 0 && ev.Subject != nil { // no such refund
+					t.Fatalf("%s: event %d's subject: %+v", s.name, j, ev.Subject)
+				}
+			case maybePayload:
+				if with := s.vars["with"].(bool); with != (ev.Payload != nil) || ev.SubjectID != nil {
+					t.Fatalf("%s: event %d: payload %s", s.name, j, ev.Payload)
+				}
+			}
+		}
+		if s.recordedOnly {
+			time.Sleep(100 * time.Millisecond)
+			if n := len(clients[i].in); n > 0 {
+				t.Fatalf("%s: %d messages more than its filter takes", s.name, n)
+			}
+		}
+	}
+
+	// The raw socket: every "next" as encoding/json writes it, in order, for both operations.
+	type message struct {
+		Payload json.RawMessage `json:"payload,omitempty"`
+		ID      string          `json:"id,omitempty"`
+		Type    string          `json:"type"`
+	}
+	got := map[string]int{}
+	raw.SetReadDeadline(time.Now().Add(20 * time.Second)) //nolint:errcheck
+	for got[rawIDs[0]]+got[rawIDs[1]] < 2*(1+burst) {
+		_, frame, err := raw.ReadMessage()
+		if err != nil {
+			t.Fatalf("raw socket: %v after %v", err, got)
+		}
+		var m message
+		if err := json.Unmarshal(frame, &m); err != nil {
+			t.Fatalf("%q: %v", frame, err)
+		}
+		if m.Type == "ping" {
+			continue
+		}
+		var want bytes.Buffer
+		json.NewEncoder(&want).Encode(m) //nolint:errcheck
+		if !bytes.Equal(frame, want.Bytes()) {
+			t.Fatalf("frame\n%q\nis not what encoding/json writes:\n%q", frame, want.Bytes())
+		}
+		if m.Type != "next" {
+			t.Fatalf("message %q", frame)
+		}
+		n := got[m.ID]
+		wantKind := "refund.succeeded"
+		if n == 0 {
+			wantKind = "payment.recorded"
+			if !strings.Contains(string(m.Payload), `\u003cb\u003e\u0026amp; \u2028 é`) {
+				t.Errorf("the payload, escaped as encoding/json does: %s", m.Payload)
+			}
+		}
+		if !strings.Contains(string(m.Payload), `"kind":"`+wantKind+`"`) {
+			t.Fatalf("operation %q, event %d: %s", m.ID, n, m.Payload)
+		}
+		got[m.ID] = n + 1
 	}
 }

@@ -191,7 +191,7 @@ func (e *CutOffError) Error() string {
 	return fmt.Sprintf("%s; reconnect with after: %q", e.Reason, e.Resume.Cursor())
 }
 
-// ErrStopped is returned by Stream once the broker has stopped.
+// ErrStopped is returned by Stream (and Subscription.Next) once the broker has stopped.
 var ErrStopped = errors.New("events: the broker has stopped")
 
 // Request says what a subscriber wants.
@@ -239,6 +239,7 @@ type subscriber struct {
 	// reason is written under Broker.mu before cut is closed.
 	reason string
 	slow   bool
+	closed bool // under Broker.mu: Subscription.Close was called; it must not join again
 }
 
 // Start reads the log's head (the position live subscribers start from), then runs the broker
@@ -317,77 +318,193 @@ func (b *Broker) Stats() Stats {
 // log order, each passed to send, until ctx ends (ctx.Err() is returned), send fails (its error is
 // returned), or the broker cuts the subscriber off (a *CutOffError). send may block: the
 // subscriber's pace is its own while it replays from the log, and its queue absorbs up to
-// Config.Buffer live events.
+// Config.Buffer live events. It is Subscribe and Next in a loop.
 func (b *Broker) Stream(ctx context.Context, req Request, send func(*Event) error) error {
+	sub := b.Subscribe(req)
+	defer sub.Close()
+	for {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if err := send(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// Subscription is one subscriber's stream, read with Next by one goroutine at a time (the reader
+// needs no goroutine of its own: a subscriber is its queue and this cursor over it).
+type Subscription struct {
+	b     *Broker
+	topic string
+	match func(*Event) bool
+	s     *subscriber
+	phase phase
+	err   error // sticky: what Next returns once the stream has ended
+
+	// Replaying from the log: pos is how far it has been read, head where the fan-out took over,
+	// more that another page is to be read in this phase.
+	pos, head Position
+	more      bool
+	// The events read (a page of the log, or a batch of the live queue) not yet given out.
+	batch []*Event
+	next  int
+	// owed: the last event given out came from the live queue and is not yet counted as sent.
+	owed   bool
+	last   Position    // the position of the last event given out, or where the stream began
+	closed atomic.Bool // Close was called
+}
+
+type phase int
+
+const (
+	phaseCatchUp phase = iota // reading the log a page at a time, not yet in the fan-out
+	phaseJoin                 // in the fan-out; reading what lies between the replay and it
+	phaseLive                 // reading the queue the fan-out fills
+)
+
+// errClosed is what Next returns after Close.
+var errClosed = errors.New("events: the subscription is closed")
+
+// Subscribe starts a subscriber's stream: the events of req.Topic after req.After that req.Match
+// takes, in log order, read with Next. Without req.After it joins the fan-out at once, so it
+// misses nothing committed from now on. Close ends it.
+func (b *Broker) Subscribe(req Request) *Subscription {
 	match := req.Match
 	if match == nil {
 		match = func(*Event) bool { return true }
 	}
-	s := &subscriber{topic: req.Topic, match: match, cut: make(chan struct{}), ready: make(chan struct{}, 1)}
-	var last Position // the position of the last event sent, or where the stream began
+	sub := &Subscription{b: b, topic: req.Topic, match: match,
+		s: &subscriber{topic: req.Topic, match: match, cut: make(chan struct{}), ready: make(chan struct{}, 1)}}
 	if req.After == nil {
-		start, err := b.register(s, nil)
-		if err != nil {
-			return err
-		}
-		defer b.unregister(s)
-		last = start
-	} else {
-		// Catch up from the log, a page at a time, until a page comes back short: the subscriber
-		// is then about where the broker is.
-		pos := *req.After
-		last = pos
-		for {
-			n, _, err := b.replay(ctx, req.Topic, &pos, nil, match, send, &last)
-			if err != nil {
-				return err
-			}
-			if n < b.replayPage() {
-				break
-			}
-		}
-		// Join the fan-out at the broker's position, then read what lies between (a few events at
-		// most) from the log. The fan-out skips what the replay has already sent.
-		head, err := b.register(s, &pos)
-		if err != nil {
-			return err
-		}
-		defer b.unregister(s)
-		for head.After(pos) {
-			n, reached, err := b.replay(ctx, req.Topic, &pos, &head, match, send, &last)
-			if err != nil {
-				return err
-			}
-			if reached || n < b.replayPage() {
-				break
-			}
-		}
+		start, err := b.register(sub.s, nil)
+		sub.err, sub.last, sub.phase = err, start, phaseLive
+		return sub
+	}
+	// Catch up from the log, a page at a time, until a page comes back short: the subscriber is
+	// then about where the broker is.
+	sub.pos, sub.last, sub.phase, sub.more = *req.After, *req.After, phaseCatchUp, true
+	return sub
+}
+
+// Next returns the stream's next event, waiting for one as long as ctx lasts. It fails with
+// ctx.Err() when ctx ends, with a *CutOffError when the broker cut the subscriber off (it fell
+// behind, or the broker stopped), with ErrStopped when the broker had stopped before the
+// subscriber could join it; once it has failed, it fails the same way ever after. An event
+// returned by Next counts as sent (against Config.Buffer) when Next is called again.
+func (sub *Subscription) Next(ctx context.Context) (*Event, error) {
+	if sub.err == nil && sub.closed.Load() {
+		sub.fail(errClosed)
+	}
+	if sub.err != nil {
+		return nil, sub.err
+	}
+	if sub.owed {
+		sub.owed = false
+		sub.s.sent()
 	}
 	for {
-		batch := s.take()
-		if len(batch) == 0 {
+		if sub.next < len(sub.batch) {
+			if sub.phase == phaseLive {
+				select {
+				case <-sub.s.cut:
+					return nil, sub.fail(sub.b.cutOff(sub.s, sub.last))
+				default:
+				}
+				sub.owed = true
+			}
+			ev := sub.batch[sub.next]
+			sub.batch[sub.next] = nil
+			sub.next++
+			sub.last = ev.Position
+			return ev, nil
+		}
+		var err error
+		switch sub.phase {
+		case phaseCatchUp:
+			if !sub.more {
+				// Join the fan-out at the broker's position, then read what lies between (a few
+				// events at most) from the log. The fan-out skips what the replay has sent.
+				sub.head, err = sub.b.register(sub.s, &sub.pos)
+				sub.phase, sub.more = phaseJoin, sub.head.After(sub.pos)
+				break
+			}
+			var n int
+			sub.batch, n, _, err = sub.b.readPage(ctx, sub.topic, &sub.pos, nil, sub.match)
+			sub.next, sub.more = 0, n >= sub.b.replayPage()
+		case phaseJoin:
+			if !sub.more || !sub.head.After(sub.pos) {
+				sub.batch, sub.next, sub.phase = nil, 0, phaseLive
+				break
+			}
+			var n int
+			var reached bool
+			sub.batch, n, reached, err = sub.b.readPage(ctx, sub.topic, &sub.pos, &sub.head, sub.match)
+			sub.next, sub.more = 0, !reached && n >= sub.b.replayPage()
+		case phaseLive:
+			if sub.batch != nil {
+				sub.s.recycle(sub.batch)
+			}
+			sub.batch, sub.next = sub.s.take(), 0
+			if len(sub.batch) > 0 {
+				break
+			}
+			sub.batch = nil
 			select {
-			case <-s.cut:
-				return b.cutOff(s, last)
+			case <-sub.s.cut:
+				err = sub.b.cutOff(sub.s, sub.last)
 			case <-ctx.Done():
-				return ctx.Err()
-			case <-s.ready:
+				return nil, ctx.Err()
+			case <-sub.s.ready:
+				if sub.closed.Load() {
+					err = errClosed
+				}
 			}
-			continue
 		}
-		for _, ev := range batch {
-			select {
-			case <-s.cut:
-				return b.cutOff(s, last)
-			default:
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
 			}
-			if err := send(ev); err != nil {
-				return err
-			}
-			last = ev.Position
-			s.sent()
+			return nil, sub.fail(err)
 		}
-		s.recycle(batch)
+	}
+}
+
+// Pending says whether Next has an event to return at once, without waiting or reading the log.
+func (sub *Subscription) Pending() bool {
+	if sub.err != nil {
+		return false
+	}
+	if sub.next < len(sub.batch) {
+		return true
+	}
+	if sub.phase != phaseLive {
+		return false
+	}
+	sub.s.qmu.Lock()
+	defer sub.s.qmu.Unlock()
+	return len(sub.s.queue) > 0
+}
+
+func (sub *Subscription) fail(err error) error {
+	sub.err = err
+	sub.batch, sub.next = nil, 0
+	return err
+}
+
+// Close takes the subscriber out of the fan-out; Next fails from then on. It may be called from
+// any goroutine, also while Next runs, and more than once.
+func (sub *Subscription) Close() {
+	b := sub.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sub.closed.Store(true)
+	sub.s.closed = true
+	b.dropLocked(sub.s)
+	select { // wake a Next waiting for events
+	case sub.s.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -444,37 +561,33 @@ func (b *Broker) cutOff(s *subscriber, last Position) error {
 	return &CutOffError{Reason: s.reason, Resume: last, Slow: s.slow}
 }
 
-// replay sends the events of topic after *pos from the log, one page, stopping after upTo when
-// given; reached says it got there. *pos advances over every event read, *last over those sent.
-func (b *Broker) replay(ctx context.Context, topic string, pos, upTo *Position, match func(*Event) bool,
-	send func(*Event) error, last *Position) (n int, reached bool, err error) {
+// readPage reads one page of topic's events after *pos from the log, stopping after upTo when
+// given (reached says it got there), and returns those match takes; n is the page's length.
+// *pos advances over every event read.
+func (b *Broker) readPage(ctx context.Context, topic string, pos, upTo *Position, match func(*Event) bool) (evs []*Event, n int, reached bool, err error) {
 	rows, err := b.queries.ListEventsAfter(ctx, db.ListEventsAfterParams{
 		AfterXactID: pgtype.Uint64{Uint64: pos.Xact, Valid: true}, AfterID: pos.ID,
 		Topics: []string{topic}, RowLimit: int32(b.replayPage())})
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, false, ctx.Err()
+			return nil, 0, false, ctx.Err()
 		}
-		return 0, false, fmt.Errorf("events: replay from the log: %w", err)
+		return nil, 0, false, fmt.Errorf("events: replay from the log: %w", err)
 	}
 	for _, row := range rows {
 		ev := FromRow(row)
 		if upTo != nil && ev.Position.After(*upTo) {
-			return len(rows), true, nil
+			return evs, len(rows), true, nil
 		}
 		*pos = ev.Position
-		if !match(ev) {
-			continue
+		if match(ev) {
+			evs = append(evs, ev)
 		}
-		if err := send(ev); err != nil {
-			return len(rows), false, err
-		}
-		*last = ev.Position
 	}
 	if upTo != nil && !upTo.After(*pos) {
 		reached = true
 	}
-	return len(rows), reached, nil
+	return evs, len(rows), reached, nil
 }
 
 func (b *Broker) replayPage() int { return min(b.cfg.PageSize, replayPageMax) }
@@ -486,6 +599,9 @@ func (b *Broker) register(s *subscriber, after *Position) (Position, error) {
 	defer b.mu.Unlock()
 	if b.stopped {
 		return Position{}, ErrStopped
+	}
+	if s.closed {
+		return Position{}, errClosed
 	}
 	s.from = b.pos
 	if after != nil && after.After(s.from) {
@@ -499,12 +615,6 @@ func (b *Broker) register(s *subscriber, after *Position) (Position, error) {
 	set[s] = struct{}{}
 	b.count++
 	return b.pos, nil
-}
-
-func (b *Broker) unregister(s *subscriber) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.dropLocked(s)
 }
 
 func (b *Broker) dropLocked(s *subscriber) bool {
