@@ -9,6 +9,18 @@ import (
 	"context"
 )
 
+const aPIKeyLive = `-- name: APIKeyLive :one
+SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL)
+`
+
+// APIKeyLive says whether a key is still good: false once revoked (or gone).
+func (q *Queries) APIKeyLive(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, aPIKeyLive, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const createAPIKey = `-- name: CreateAPIKey :one
 INSERT INTO api_keys (name, role, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at
 `

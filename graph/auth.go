@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -100,6 +101,43 @@ func checkRole(ctx context.Context, fc *graphql.FieldContext, role model.Role, n
 type authenticator struct {
 	queries *db.Queries
 	logger  *slog.Logger
+	// recheck is how often an open websocket's key is checked again: a socket whose key was
+	// revoked meanwhile is closed with 4403.
+	recheck time.Duration
+}
+
+// KeyRecheckDefault is how often an open websocket's API key is checked for revocation.
+const KeyRecheckDefault = 30 * time.Second
+
+// watchRevocation closes the websocket of ctx with 4403 once the key it authenticated with is
+// revoked (checked every a.recheck), so that revoking a leaked key also ends its subscriptions.
+// It ends with the socket (its upgrade request's context).
+func (a *authenticator) watchRevocation(ctx context.Context, p *auth.Principal) {
+	link, _ := ctx.Value(socketLinkKey{}).(*socketLink)
+	if link == nil || p == nil || a.recheck <= 0 {
+		return
+	}
+	go func() {
+		tick := time.NewTicker(a.recheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			live, err := a.queries.APIKeyLive(ctx, p.KeyID)
+			if err != nil || live {
+				continue // a failed check is tried again; the key is not presumed revoked
+			}
+			a.logger.InfoContext(ctx, "graphql: closing a websocket whose API key was revoked", "key", p.Name)
+			if c := link.conn.Load(); c != nil {
+				c.WriteClose(WebsocketCloseForbidden, "Forbidden: the API key was revoked") //nolint:errcheck
+				c.Close()                                                                   //nolint:errcheck
+			}
+			return
+		}
+	}()
 }
 
 // middleware authenticates HTTP requests by their Authorization header (see the file comment).
@@ -175,7 +213,8 @@ func (a *authenticator) websocketInit(ctx context.Context, payload transport.Ini
 		}
 	}
 	if key == "" {
-		if auth.PrincipalFrom(ctx) != nil {
+		if p := auth.PrincipalFrom(ctx); p != nil {
+			a.watchRevocation(ctx, p)
 			return ctx, nil, nil
 		}
 		return refuseWebsocket(ctx, `authentication required: send {"authorization": "Bearer <key>"} or {"apiKey": "<key>"} in connection_init`)
@@ -189,6 +228,7 @@ func (a *authenticator) websocketInit(ctx context.Context, payload transport.Ini
 		ctx = transport.WithWebsocketCloseCode(ctx, websocketCloseInternal)
 		return transport.AppendCloseReason(ctx, "internal error"), nil, errInternal
 	}
+	a.watchRevocation(ctx, p)
 	return auth.WithPrincipal(ctx, p), nil, nil
 }
 

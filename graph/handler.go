@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -52,6 +53,9 @@ type HandlerConfig struct {
 	// Limits bounds requests' depth, complexity, size and rate (see limits.go); the zero value
 	// is the defaults without a rate limit.
 	Limits Limits
+	// KeyRecheckInterval is how often an open websocket's API key is checked for revocation;
+	// zero is KeyRecheckDefault.
+	KeyRecheckInterval time.Duration
 }
 
 // NewHandler serves the GraphQL API at any path it is mounted on: POST for queries and mutations,
@@ -64,7 +68,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	queries := db.New(cfg.Pool)
-	authn := &authenticator{queries: queries, logger: logger}
+	authn := &authenticator{queries: queries, logger: logger, recheck: cmp.Or(cfg.KeyRecheckInterval, KeyRecheckDefault)}
 	limits := cfg.Limits.withDefaults()
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  &Resolver{Queries: queries, Engine: cfg.Engine, Events: cfg.Events, Logger: logger},

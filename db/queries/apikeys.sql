@@ -19,3 +19,7 @@ SELECT * FROM api_keys ORDER BY created_at, id;
 -- RevokeAPIKey revokes the live key with this prefix; no row when there is none.
 -- name: RevokeAPIKey :one
 UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL RETURNING *;
+
+-- APIKeyLive says whether a key is still good: false once revoked (or gone).
+-- name: APIKeyLive :one
+SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL);
