@@ -9,18 +9,6 @@ import (
 	"context"
 )
 
-const aPIKeyLive = `-- name: APIKeyLive :one
-SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL)
-`
-
-// APIKeyLive says whether a key is still good: false once revoked (or gone).
-func (q *Queries) APIKeyLive(ctx context.Context, id int64) (bool, error) {
-	row := q.db.QueryRow(ctx, aPIKeyLive, id)
-	var exists bool
-	err := row.Scan(&exists)
-	return exists, err
-}
-
 const createAPIKey = `-- name: CreateAPIKey :one
 INSERT INTO api_keys (name, role, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING id, name, role, prefix, key_hash, created_at, last_used_at, revoked_at
 `
@@ -102,6 +90,33 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ApiKey, error) {
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listRevokedAPIKeys = `-- name: ListRevokedAPIKeys :many
+SELECT k.id::bigint FROM unnest($1::bigint[]) AS k(id)
+WHERE NOT EXISTS (SELECT 1 FROM api_keys a WHERE a.id = k.id AND a.revoked_at IS NULL)
+`
+
+// ListRevokedAPIKeys picks, of the given keys, those revoked (or gone): the open websockets of
+// these are closed.
+func (q *Queries) ListRevokedAPIKeys(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, listRevokedAPIKeys, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var k_id int64
+		if err := rows.Scan(&k_id); err != nil {
+			return nil, err
+		}
+		items = append(items, k_id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

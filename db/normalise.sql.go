@@ -580,20 +580,6 @@ func (q *Queries) SetPaymentStatus(ctx context.Context, arg SetPaymentStatusPara
 	return i, err
 }
 
-const setSalesOrderCustomer = `-- name: SetSalesOrderCustomer :exec
-UPDATE sales_orders SET customer_id = $2 WHERE id = $1 AND customer_id IS NULL
-`
-
-type SetSalesOrderCustomerParams struct {
-	ID         int64
-	CustomerID *int64
-}
-
-func (q *Queries) SetSalesOrderCustomer(ctx context.Context, arg SetSalesOrderCustomerParams) error {
-	_, err := q.db.Exec(ctx, setSalesOrderCustomer, arg.ID, arg.CustomerID)
-	return err
-}
-
 const setSalesOrderStatus = `-- name: SetSalesOrderStatus :one
 UPDATE sales_orders SET status = $2, hold_reason = $3 WHERE id = $1 RETURNING id, customer_id, customer_po_number, syspro_order_number, status, syspro_status, source, currency, subtotal_amount, tax_amount, shipping_amount, total_amount, ship_to, hold_reason, ordered_at, created_at, updated_at, syspro_checked_at, placement_key
 `

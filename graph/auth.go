@@ -17,12 +17,13 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -101,43 +102,89 @@ func checkRole(ctx context.Context, fc *graphql.FieldContext, role model.Role, n
 type authenticator struct {
 	queries *db.Queries
 	logger  *slog.Logger
-	// recheck is how often an open websocket's key is checked again: a socket whose key was
-	// revoked meanwhile is closed with 4403.
+	// recheck is how often the keys of open websockets are checked again: a socket whose key
+	// was revoked meanwhile is closed with 4403.
 	recheck time.Duration
+
+	mu sync.Mutex
+	// sockets are the open websockets by the key they authenticated with; a sweep runs while
+	// there are any.
+	sockets  map[int64]map[*socketLink]string // key id → socket → key name
+	sweeping bool
 }
 
-// KeyRecheckDefault is how often an open websocket's API key is checked for revocation.
+// KeyRecheckDefault is how often open websockets' API keys are checked for revocation.
 const KeyRecheckDefault = 30 * time.Second
 
 // watchRevocation closes the websocket of ctx with 4403 once the key it authenticated with is
-// revoked (checked every a.recheck), so that revoking a leaked key also ends its subscriptions.
-// It ends with the socket (its upgrade request's context).
+// revoked, so that revoking a leaked key also ends its subscriptions. One sweep per process asks
+// about the keys of all open sockets at once, every a.recheck; a socket leaves it when its
+// upgrade request's context ends.
 func (a *authenticator) watchRevocation(ctx context.Context, p *auth.Principal) {
 	link, _ := ctx.Value(socketLinkKey{}).(*socketLink)
 	if link == nil || p == nil || a.recheck <= 0 {
 		return
 	}
-	go func() {
-		tick := time.NewTicker(a.recheck)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			live, err := a.queries.APIKeyLive(ctx, p.KeyID)
-			if err != nil || live {
-				continue // a failed check is tried again; the key is not presumed revoked
-			}
-			a.logger.InfoContext(ctx, "graphql: closing a websocket whose API key was revoked", "key", p.Name)
-			if c := link.conn.Load(); c != nil {
-				c.WriteClose(WebsocketCloseForbidden, "Forbidden: the API key was revoked") //nolint:errcheck
-				c.Close()                                                                   //nolint:errcheck
-			}
+	a.mu.Lock()
+	if a.sockets == nil {
+		a.sockets = map[int64]map[*socketLink]string{}
+	}
+	if a.sockets[p.KeyID] == nil {
+		a.sockets[p.KeyID] = map[*socketLink]string{}
+	}
+	a.sockets[p.KeyID][link] = p.Name
+	if !a.sweeping {
+		a.sweeping = true
+		go a.sweepRevoked()
+	}
+	a.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		delete(a.sockets[p.KeyID], link)
+		if len(a.sockets[p.KeyID]) == 0 {
+			delete(a.sockets, p.KeyID)
+		}
+	})
+}
+
+// sweepRevoked closes the sockets of revoked keys every a.recheck, until no socket is open. A
+// failed check is tried again at the next tick; a key is never presumed revoked.
+func (a *authenticator) sweepRevoked() {
+	tick := time.NewTicker(a.recheck)
+	defer tick.Stop()
+	for range tick.C {
+		a.mu.Lock()
+		ids := make([]int64, 0, len(a.sockets))
+		for id := range a.sockets {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			a.sweeping = false
+			a.mu.Unlock()
 			return
 		}
-	}()
+		a.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), a.recheck)
+		revoked, err := a.queries.ListRevokedAPIKeys(ctx, ids)
+		cancel()
+		if err != nil {
+			a.logger.Error("graphql: checking open websockets' API keys failed", "err", err)
+			continue
+		}
+		for _, id := range revoked {
+			a.mu.Lock()
+			links := maps.Clone(a.sockets[id])
+			a.mu.Unlock()
+			for link, name := range links {
+				a.logger.Info("graphql: closing a websocket whose API key was revoked", "key", name)
+				if c := link.conn.Load(); c != nil {
+					c.WriteClose(WebsocketCloseForbidden, "Forbidden: the API key was revoked") //nolint:errcheck
+					c.Close()                                                                   //nolint:errcheck
+				}
+			}
+		}
+	}
 }
 
 // middleware authenticates HTTP requests by their Authorization header (see the file comment).
@@ -193,11 +240,7 @@ func refuseHTTP(w http.ResponseWriter, msg string) {
 }
 
 func writeGraphQLError(w http.ResponseWriter, status int, msg, code string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
-	})
+	writeErrorBody(w, status, msg, map[string]any{"code": code})
 }
 
 // websocketInit authenticates a websocket by its connection_init payload: {"authorization":

@@ -286,15 +286,23 @@ func TestLastUsedIsRecordedAtMostOnceAMinute(t *testing.T) {
 
 // ---- websockets ----
 
-// wsDial opens a websocket on the API with one of gqlgen's subprotocols.
-func wsDial(t *testing.T, b *bundle, subprotocol string) *websocket.Conn {
+// wsConnect opens a websocket on the API at url (an http:// URL) with one of gqlgen's
+// subprotocols, closed when the test ends.
+func wsConnect(t testing.TB, url, subprotocol string) *websocket.Conn {
 	t.Helper()
 	dialer := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}
-	conn, res, err := dialer.Dial("ws"+strings.TrimPrefix(b.server.URL, "http"), nil)
+	conn, res, err := dialer.Dial("ws"+strings.TrimPrefix(url, "http"), nil)
 	if err != nil {
 		t.Fatalf("dial: %v (%v)", err, res)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// wsDial is wsConnect to the bundle's server, with 10 s for the test to read what it expects.
+func wsDial(t *testing.T, b *bundle, subprotocol string) *websocket.Conn {
+	t.Helper()
+	conn := wsConnect(t, b.server.URL, subprotocol)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck
 	return conn
 }

@@ -13,18 +13,6 @@ import (
 // deadLetterLimitDefault is DeadLetterFilter.limit's default, as repostDeadLetters applies it.
 const deadLetterLimitDefault = 100
 
-// subjectTypes names, per API type, the subject_type the tables store for its rows.
-var subjectTypes = map[string]string{
-	model.TypeOrder:       "sales_order",
-	model.TypePayment:     "payment",
-	model.TypeCustomer:    "customer",
-	model.TypeRefund:      "refund",
-	model.TypeErpPosting:  "erp_posting",
-	model.TypeFraudReview: "fraud_review",
-	model.TypeAnomaly:     "anomaly",
-	model.TypeMappingRule: "mapping_rule",
-}
-
 // subjectParams reads a filter's subjectId: the global ID of a record the API has, as the
 // (subject_type, subject_id) pair the tables store; both nil when id is nil.
 func subjectParams(field string, id *string) (*string, *int64, error) {
@@ -32,8 +20,8 @@ func subjectParams(field string, id *string) (*string, *int64, error) {
 		return nil, nil, nil
 	}
 	typeName, rowID, err := model.DecodeGlobalID(*id)
-	subjectType, ok := subjectTypes[typeName]
-	if err != nil || !ok {
+	subjectType := model.StoredSubjectType(typeName)
+	if err != nil || subjectType == "" {
 		return nil, nil, badInput("filter.%s: invalid ID %q: expected the ID of an Order, Payment, Customer, Refund, ErpPosting, FraudReview, Anomaly or MappingRule", field, *id)
 	}
 	return &subjectType, &rowID, nil

@@ -14,8 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/payhub/payhub/db"
-	"github.com/payhub/payhub/db/dbtest"
 	"github.com/payhub/payhub/graph"
 	"github.com/payhub/payhub/graph/auth"
 	"github.com/payhub/payhub/graph/model"
@@ -622,19 +620,8 @@ func (r *sqlRecorder) counts() (n int, names []string) {
 // asking for it runs exactly one, its list's.
 func TestBackofficeTotalCountIsCountedOnlyWhenAsked(t *testing.T) {
 	t.Parallel()
-	url := dbtest.NewURL(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Configure(cfg, url)
 	recorder := &sqlRecorder{}
-	cfg.ConnConfig.Tracer = recorder
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := tracedPool(t, recorder)
 	b := newBundle(t, pool)
 	seedBackoffice(t, pool)
 

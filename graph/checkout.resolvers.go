@@ -16,6 +16,7 @@ import (
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
+	acted := false
 	out, err := runMutation(ctx, r.Resolver, mutation[model.PlaceOrderPayload]{
 		name: "placeOrder", key: input.IdempotencyKey, input: input,
 		refused: func(errs []*model.UserError) *model.PlaceOrderPayload {
@@ -32,6 +33,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 			// The engine's placements are unique by key over all callers: the key is made the API key's own.
 			req.IdempotencyKey = fmt.Sprintf("api:%d:%s", auth.PrincipalFrom(ctx).KeyID, input.IdempotencyKey)
 			req.RequestedBy = actorOf(ctx)
+			acted = true
 			placed, err := r.Engine.PlaceOrder(ctx, req)
 			if err != nil {
 				errs, err := userErrors(err, nil)
@@ -48,10 +50,11 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 			return payload, nil, nil
 		},
 	})
-	if err != nil || out == nil || out.Order == nil {
+	if err != nil || acted || out == nil || out.Order == nil {
 		return out, err
 	}
-	// A repeat answers the order as it stands now, not as it stood when it was placed.
+	// A repeat answered from its idempotency key shows the order as it stands now, not as it
+	// stood when it was placed.
 	return r.currentPlacement(ctx, out)
 }
 

@@ -1,10 +1,7 @@
 package graph_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -24,7 +21,6 @@ import (
 // Cybersource simulators, and a storefront key.
 type checkoutAPI struct {
 	*bundle
-	csURL  string
 	csSim  *cybersourcesim.Server
 	sysSim *sysprosim.Server
 }
@@ -43,7 +39,6 @@ func newCheckoutAPI(t *testing.T) *checkoutAPI {
 	t.Cleanup(func() { sp.Close(context.Background()) })
 	csSrv := httptest.NewServer(api.csSim)
 	t.Cleanup(csSrv.Close)
-	api.csURL = csSrv.URL
 	cs, err := cybersource.New(cybersource.Config{BaseURL: csSrv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
 		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
 	if err != nil {
@@ -74,17 +69,12 @@ func newCheckoutAPI(t *testing.T) *checkoutAPI {
 // token stands in for the shopper's browser: Microform turns the card into a transient token.
 func (a *checkoutAPI) token(t *testing.T, number string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"number": number, "expirationMonth": "12", "expirationYear": "2031", "securityCode": "123"})
-	res, err := http.Post(a.csURL+"/_sim/transient-tokens", "application/json", bytes.NewReader(body))
+	tok, err := a.csSim.IssueTransientToken(cybersourcesim.TransientTokenRequest{Number: number, ExpirationMonth: "12",
+		ExpirationYear: "2031", SecurityCode: "123"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var out struct{ TransientToken string }
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.TransientToken == "" {
-		t.Fatalf("transient token: HTTP %d %v", res.StatusCode, err)
-	}
-	return out.TransientToken
+	return tok.TransientToken
 }
 
 const placeOrderMutation = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) {

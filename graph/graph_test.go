@@ -41,9 +41,15 @@ func setup(t testing.TB) *bundle {
 
 func newBundle(t testing.TB, pool *pgxpool.Pool) *bundle {
 	t.Helper()
-	server := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Pool: pool}))
+	return newBundleWith(t, graph.HandlerConfig{Pool: pool})
+}
+
+// newBundleWith serves the API as cfg says (cfg.Pool is the database), with an admin's key.
+func newBundleWith(t testing.TB, cfg graph.HandlerConfig) *bundle {
+	t.Helper()
+	server := httptest.NewServer(graph.NewHandler(cfg))
 	t.Cleanup(server.Close)
-	return &bundle{pool: pool, server: server, key: newKey(t, pool, "test-admin", auth.Admin)}
+	return &bundle{pool: cfg.Pool, server: server, key: newKey(t, cfg.Pool, "test-admin", auth.Admin)}
 }
 
 // newKey creates an API key with this role and returns it.
@@ -81,25 +87,56 @@ func (b *bundle) do(t testing.TB, query string, vars map[string]any) gqlResponse
 
 func (b *bundle) post(t testing.TB, body []byte) gqlResponse {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.server.URL, bytes.NewReader(body))
+	resp, err := b.postRaw(bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	return resp.gqlResponse
+}
+
+// send posts a GraphQL request from any goroutine.
+func (b *bundle) send(query string, vars map[string]any) (gqlResponse, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	resp, err := b.postRaw(bytes.NewReader(body))
+	return resp.gqlResponse, err
+}
+
+// rawResponse is a response with its headers, for the refusals that are not gqlgen's.
+type rawResponse struct {
+	gqlResponse
+	Header http.Header
+	Body   []byte
+}
+
+// sendRaw sends req with the bundle's key and decodes the answer; safe from any goroutine.
+func (b *bundle) sendRaw(req *http.Request) (rawResponse, error) {
 	if b.key != "" {
 		req.Header.Set("Authorization", "Bearer "+b.key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return rawResponse{}, err
 	}
 	defer resp.Body.Close()
-	var out gqlResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("decode response (HTTP %d): %v", resp.StatusCode, err)
+	out := rawResponse{Header: resp.Header}
+	if out.Body, err = io.ReadAll(resp.Body); err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(out.Body, &out.gqlResponse); err != nil {
+		return out, fmt.Errorf("decode response (HTTP %d): %w: %s", resp.StatusCode, err, out.Body)
 	}
 	out.Status = resp.StatusCode
-	return out
+	return out, nil
+}
+
+// postRaw posts a request body with the bundle's key.
+func (b *bundle) postRaw(body io.Reader) (rawResponse, error) {
+	req, err := http.NewRequest(http.MethodPost, b.server.URL, body)
+	if err != nil {
+		return rawResponse{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return b.sendRaw(req)
 }
 
 // query runs a query that must succeed and decodes its data into out.
@@ -619,6 +656,24 @@ func TestInternalErrorsAreNotShownToClients(t *testing.T) {
 	}
 }
 
+// tracedPool is a pool on a fresh test database whose statements tracer sees.
+func tracedPool(t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	url := dbtest.NewURL(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Configure(cfg, url)
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // queryCounter counts the statements a pool runs.
 type queryCounter struct{ n atomic.Int64 }
 
@@ -630,19 +685,8 @@ func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryE
 
 func TestListsBatchTheirLookups(t *testing.T) {
 	t.Parallel()
-	url := dbtest.NewURL(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Configure(cfg, url)
 	counter := &queryCounter{}
-	cfg.ConnConfig.Tracer = counter
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := tracedPool(t, counter)
 	b := newBundle(t, pool)
 
 	// 60 orders for 20 customers, each with two lines and a sale plus a refund of it.

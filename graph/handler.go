@@ -27,8 +27,8 @@ import (
 
 // Limits of the GraphQL endpoint.
 const (
-	// ComplexityLimitDefault caps a query's cost (one unit per field, lists multiplied by first),
-	// so a single request cannot ask for pages within pages without bound.
+	// ComplexityLimitDefault caps a query's cost (one unit per field, fragments expanded), so a
+	// single request cannot ask for pages within pages without bound.
 	ComplexityLimitDefault = 50_000
 	// websocketKeepAlive is how often a subscription socket is pinged: graphql-ws ("ka") and
 	// graphql-transport-ws ("ping", which must be answered with "pong" within twice as long, or
@@ -92,7 +92,6 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(websocketExtension{queries: queries})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: newAPQCache(limits.APQCacheSize)})
 	srv.Use(operationLimits{depth: limits.DepthLimit, complexity: limits.ComplexityLimit})
-	srv.Use(extension.FixedComplexityLimit(limits.ComplexityLimit))
 	srv.SetErrorPresenter(presentError(logger))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", p)

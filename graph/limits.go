@@ -132,13 +132,13 @@ func init() {
 	errcode.RegisterErrorType(CodeComplexityLimitExceeded, errcode.KindProtocol)
 }
 
-// ---- depth (and a guard for the complexity limit) ----
+// ---- depth and complexity ----
 
-// operationLimits refuses operations nested deeper than depth. It also refuses, before gqlgen's
-// complexity extension walks it, an operation whose fields number more than complexity once
-// fragments are expanded: that walk expands every fragment spread anew, so a few lines of
-// fragments that each spread the one before ten times would take it hours. The count here is
-// gqlgen's default complexity, reached in time linear in the document.
+// operationLimits refuses operations nested deeper than depth, and operations whose fields number
+// more than complexity once fragments are expanded. That count is gqlgen's default complexity
+// (the schema sets no complexity functions), so it stands in for gqlgen's complexity extension,
+// reached in time linear in the document: gqlgen's walk expands every fragment spread anew, so a
+// few lines of fragments that each spread the one before ten times would take it hours.
 type operationLimits struct {
 	depth, complexity int
 }

@@ -1,11 +1,16 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/vektah/gqlparser/v2"
 
 	"github.com/payhub/payhub/graph/auth"
 )
@@ -108,6 +113,32 @@ func TestRateLimitClientsByKeyOrAddress(t *testing.T) {
 		r = r.WithContext(auth.WithPrincipal(r.Context(), &auth.Principal{KeyID: 42, Prefix: "phk_abcdefgh"}))
 		if got, whose, _ := rateClient(r); got != "key:42" || whose != "this API key" {
 			t.Errorf("%s with a key: client %q (%s), want key:42", remote, got, whose)
+		}
+	}
+}
+
+// TestOperationLimitsCountsAsGqlgen: the complexity operationLimits refuses at is gqlgen's own
+// count (complexity.Calculate), which the handler therefore does not compute a second time. A
+// complexity function added to the schema's Config would break this.
+func TestOperationLimitsCountsAsGqlgen(t *testing.T) {
+	es := NewExecutableSchema(Config{})
+	for _, query := range []string{
+		`{ payments(first: 3) { totalCount edges { cursor node { id amount { amount currency } order { number lines { stockCode } } } } pageInfo { hasNextPage } } }`,
+		`{ payments { edges { node { ...F } } } } fragment F on Payment { id gateway ... on Payment { kind status } parent { ...G } } fragment G on Payment { id __typename }`,
+		`{ node(id: "x") { id ... on Payment { status } ... on Order { number customer { code } } } }`,
+		`{ deadLetters { nodes { id subject { ... on Order { customerPoNumber } ... on Payment { id } } } } }`,
+		`{ __schema { types { name } } payments { nodes { id } } }`,
+		`{ __type(name: "Payment") { fields { name type { name ofType { name } } } } }`,
+		introspection.Query,
+	} {
+		doc, errs := gqlparser.LoadQuery(es.Schema(), query)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", query, errs)
+		}
+		op := doc.Operations[0]
+		m := measurer{doc: doc, fragments: map[string]shape{}, visiting: map[string]bool{}}
+		if got, want := m.selectionSet(op.SelectionSet).fields, complexity.Calculate(context.Background(), es, op, nil); got != want {
+			t.Errorf("complexity %d, gqlgen counts %d: %s", got, want, query)
 		}
 	}
 }

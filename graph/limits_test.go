@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -30,47 +29,7 @@ import (
 // limitedBundle is setup's bundle with the API serving under these limits.
 func limitedBundle(t *testing.T, limits graph.Limits) *bundle {
 	t.Helper()
-	pool := dbtest.New(t)
-	server := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Pool: pool, Limits: limits}))
-	t.Cleanup(server.Close)
-	return &bundle{pool: pool, server: server, key: newKey(t, pool, "test-admin", auth.Admin)}
-}
-
-// rawResponse is a response with its headers, for the refusals that are not gqlgen's.
-type rawResponse struct {
-	gqlResponse
-	Header http.Header
-	Body   []byte
-}
-
-// sendRaw sends req with the bundle's key and decodes the answer; safe from any goroutine.
-func (b *bundle) sendRaw(req *http.Request) (rawResponse, error) {
-	if b.key != "" {
-		req.Header.Set("Authorization", "Bearer "+b.key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return rawResponse{}, err
-	}
-	defer resp.Body.Close()
-	out := rawResponse{Header: resp.Header}
-	if out.Body, err = io.ReadAll(resp.Body); err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(out.Body, &out.gqlResponse); err != nil {
-		return out, fmt.Errorf("decode response (HTTP %d): %w: %s", resp.StatusCode, err, out.Body)
-	}
-	out.Status = resp.StatusCode
-	return out, nil
-}
-
-func (b *bundle) postRaw(body io.Reader) (rawResponse, error) {
-	req, err := http.NewRequest(http.MethodPost, b.server.URL, body)
-	if err != nil {
-		return rawResponse{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return b.sendRaw(req)
+	return newBundleWith(t, graph.HandlerConfig{Pool: dbtest.New(t), Limits: limits})
 }
 
 // get sends a GraphQL request over GET with these URL parameters.

@@ -181,32 +181,19 @@ func (r *mutationResolver) RepostErpPosting(ctx context.Context, input model.Rep
 
 // RepostDeadLetters is the resolver for the repostDeadLetters field.
 func (r *mutationResolver) RepostDeadLetters(ctx context.Context, input model.RepostDeadLettersInput) (*model.RepostDeadLettersPayload, error) {
-	params := db.ListDeadErpPostingsParams{RowLimit: 100}
+	var params db.ListDeadErpPostingsParams
 	return runMutation(ctx, r.Resolver, mutation[model.RepostDeadLettersPayload]{
 		name: "repostDeadLetters", key: input.IdempotencyKey, input: input,
 		refused: func(errs []*model.UserError) *model.RepostDeadLettersPayload {
 			return &model.RepostDeadLettersPayload{Reposted: []*model.ErpPosting{}, UserErrors: errs}
 		},
 		check: func(ctx context.Context) []*model.UserError {
-			f := input.Filter
-			if f == nil {
-				return nil
+			// The filter as deadLetters reads it; its one way to be wrong is the limit.
+			f, err := deadLetterCountParams(input.Filter)
+			if err != nil {
+				return oneError(&model.UserError{Code: CodeInvalidInput, Field: []string{"input", "filter", "limit"}, Message: err.Error()})
 			}
-			if f.Kind != nil {
-				k := dbEnum(*f.Kind)
-				params.Kind = &k
-			}
-			if f.ErrorClass != nil {
-				c := dbEnum(*f.ErrorClass)
-				params.ErrorClass = &c
-			}
-			if f.Limit != nil {
-				if *f.Limit < 1 || *f.Limit > deadLetterLimitMax {
-					return oneError(&model.UserError{Code: CodeInvalidInput, Field: []string{"input", "filter", "limit"},
-						Message: fmt.Sprintf("filter.limit is 1..%d, not %d", deadLetterLimitMax, *f.Limit)})
-				}
-				params.RowLimit = int32(*f.Limit)
-			}
+			params = db.ListDeadErpPostingsParams{Kind: f.Kind, ErrorClass: f.ErrorClass, RowLimit: f.QueueLimit}
 			return nil
 		},
 		run: func(ctx context.Context) (*model.RepostDeadLettersPayload, []*model.UserError, error) {

@@ -70,25 +70,11 @@ func oneError(e *model.UserError) []*model.UserError {
 // subject is the object an ErpPosting or Anomaly is about, when the API shows its type: the
 // subject_type names a table.
 func (r *Resolver) subject(ctx context.Context, subjectType string, id int64) (model.Node, error) {
-	switch subjectType {
-	case "sales_order":
-		return r.nodeByID(ctx, model.TypeOrder, id)
-	case "payment":
-		return r.nodeByID(ctx, model.TypePayment, id)
-	case "customer":
-		return r.nodeByID(ctx, model.TypeCustomer, id)
-	case "refund":
-		return r.nodeByID(ctx, model.TypeRefund, id)
-	case "erp_posting":
-		return r.nodeByID(ctx, model.TypeErpPosting, id)
-	case "fraud_review":
-		return r.nodeByID(ctx, model.TypeFraudReview, id)
-	case "anomaly":
-		return r.nodeByID(ctx, model.TypeAnomaly, id)
-	case "mapping_rule":
-		return r.nodeByID(ctx, model.TypeMappingRule, id)
+	typeName := model.SubjectTypeName(subjectType)
+	if typeName == "" {
+		return nil, nil
 	}
-	return nil, nil
+	return r.nodeByID(ctx, typeName, id)
 }
 
 // nodeByID fetches a row of one of the API's types (errUnknownType for a type it does not have);

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -89,12 +88,10 @@ func newMutationRig(t *testing.T, withSyspro bool) *mutationRig {
 		})
 	}
 	rig.engine = engine
-	server := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Pool: pool, Engine: engine}))
-	t.Cleanup(server.Close)
 	for _, role := range auth.Roles {
 		rig.keys[role] = newKey(t, pool, "mut-"+string(role), role)
 	}
-	rig.bundle = &bundle{pool: pool, server: server, key: rig.keys[auth.Finance]}
+	rig.bundle = newBundleWith(t, graph.HandlerConfig{Pool: pool, Engine: engine}).as(rig.keys[auth.Finance])
 	return rig
 }
 
@@ -142,30 +139,6 @@ func (r *mutationRig) simCount(kind cybersourcesim.Kind) int {
 		}
 	}
 	return n
-}
-
-// send posts a GraphQL request from any goroutine.
-func (b *bundle) send(query string, vars map[string]any) (gqlResponse, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, b.server.URL, bytes.NewReader(body))
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if b.key != "" {
-		req.Header.Set("Authorization", "Bearer "+b.key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	defer resp.Body.Close()
-	var out gqlResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return out, fmt.Errorf("decode response (HTTP %d): %w", resp.StatusCode, err)
-	}
-	out.Status = resp.StatusCode
-	return out, nil
 }
 
 type userError struct {

@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -18,9 +17,7 @@ import (
 func TestRevokingAKeyClosesItsOpenWebsockets(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)
-	server := httptest.NewServer(graph.NewHandler(graph.HandlerConfig{Pool: pool, KeyRecheckInterval: 50 * time.Millisecond}))
-	t.Cleanup(server.Close)
-	b := &bundle{pool: pool, server: server}
+	b := newBundleWith(t, graph.HandlerConfig{Pool: pool, KeyRecheckInterval: 50 * time.Millisecond})
 
 	for _, sub := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(sub, func(t *testing.T) {

@@ -129,13 +129,7 @@ func dialSubscriber(t testing.TB, url, proto, key string) *subClient {
 // one, a client that is not collected stops reading its socket.
 func dialSubscriberBuffered(t testing.TB, url, proto, key string, buffer int) *subClient {
 	t.Helper()
-	dialer := websocket.Dialer{Subprotocols: []string{proto}, HandshakeTimeout: 5 * time.Second}
-	conn, res, err := dialer.Dial("ws"+strings.TrimPrefix(url, "http"), nil)
-	if err != nil {
-		t.Fatalf("dial: %v (%v)", err, res)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &subClient{conn: conn, proto: proto, in: make(chan wsMessage, buffer)}
+	c := &subClient{conn: wsConnect(t, url, proto), proto: proto, in: make(chan wsMessage, buffer)}
 	c.send(t, map[string]any{"type": "connection_init", "payload": map[string]any{"apiKey": key}})
 	go c.read()
 	if m, ok := c.next(5 * time.Second); !ok || m.Type != "connection_ack" {
@@ -849,11 +843,7 @@ func TestSubscriptionRenderingsAreSharedOnlyWhenAlike(t *testing.T) {
 		clients[i].subscribe(t, "1", s.query, s.vars)
 	}
 	// A raw socket, to see the bytes: one operation whose id encoding/json escapes, one plain.
-	raw, _, err := (&websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}).Dial("ws"+strings.TrimPrefix(server.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := wsConnect(t, server.URL, "graphql-transport-ws")
 	rawSend := func(msg any) {
 		if err := raw.WriteJSON(msg); err != nil {
 			t.Fatal(err)

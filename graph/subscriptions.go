@@ -389,23 +389,20 @@ func (r *Resolver) liveSubject(ctx context.Context, obj *model.Event) (node mode
 
 // ---- websockets ----
 
-type websocketKey struct{}
-
-// markWebsocket marks the requests that upgrade to a websocket, so that resolvers know the
-// transport they run under.
+// markWebsocket marks the requests that upgrade to a websocket with their socketLink, so that
+// resolvers know the transport they run under.
 func markWebsocket(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isWebsocket(r) {
-			ctx := context.WithValue(r.Context(), websocketKey{}, true)
-			r = r.WithContext(context.WithValue(ctx, socketLinkKey{}, &socketLink{}))
+			r = r.WithContext(context.WithValue(r.Context(), socketLinkKey{}, &socketLink{}))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 func overWebsocket(ctx context.Context) bool {
-	v, _ := ctx.Value(websocketKey{}).(bool)
-	return v
+	_, ok := ctx.Value(socketLinkKey{}).(*socketLink)
+	return ok
 }
 
 // websocketExtension serves operations on websockets:
@@ -489,9 +486,8 @@ func subjectMatch(id *string, types ...string) (func(*events.Event) bool, error)
 	if err != nil || id == nil {
 		return nil, err
 	}
-	return func(ev *events.Event) bool {
-		return ev.SubjectID == rowID && model.SubjectTypeName(ev.SubjectType) == typeName
-	}, nil
+	subjectType := model.StoredSubjectType(typeName)
+	return func(ev *events.Event) bool { return ev.SubjectID == rowID && ev.SubjectType == subjectType }, nil
 }
 
 // allOf takes an event that every non-nil matcher takes.

@@ -92,11 +92,7 @@ func BenchmarkPaymentsEndToEnd(b *testing.B) {
 	csim := cybersourcesim.New(cybersourcesim.Options{WebhookURL: hookSrv.URL})
 	csSrv := httptest.NewServer(csim)
 	defer csSrv.Close()
-	cs, err := cybersource.New(cybersource.Config{BaseURL: csSrv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-	if err != nil {
-		b.Fatal(err)
-	}
+	cs := newCybersourceClient(b, csSrv.URL)
 	sp := newSysproClient(b, sysproSrv.URL)
 	e, err := hubsync.New(hubsync.Config{Pool: pool, Syspro: sp, Cybersource: cs, CreateCustomers: true,
 		FetchPollInterval: 100 * time.Millisecond, PollInterval: time.Hour,
@@ -162,5 +158,16 @@ func newSysproClient(tb testing.TB, base string) *syspro.Client {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close(context.Background()) }) //nolint:errcheck
+	return c
+}
+
+// newCybersourceClient is a client of the Cybersource simulator at base, with its default credentials.
+func newCybersourceClient(tb testing.TB, base string) *cybersource.Client {
+	tb.Helper()
+	c, err := cybersource.New(cybersource.Config{BaseURL: base, MerchantID: cybersourcesim.DefaultMerchantID,
+		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return c
 }

@@ -80,7 +80,7 @@ func (e *Engine) postCreditNote(ctx context.Context, p db.ErpPosting) (postingOu
 	if line.Price, err = r.convert(refund.Amount, refund.Currency, customer.Currency, refund.CreatedAt); err != nil {
 		return postingOutcome{}, permanent(fmt.Errorf("sync: refund %d: %w", refund.ID, err))
 	}
-	ref := fmt.Sprintf("RF-%d", refund.ID)
+	ref := refundReference(refund.ID)
 	res, err := e.cfg.Syspro.PostCreditNoteOnce(ctx, syspro.CreditNote{Customer: customer.Code, CustomerPoNumber: ref,
 		CreditNoteDate: refund.CreatedAt, Lines: []syspro.CreditNoteLine{line}})
 	if err != nil {

@@ -199,8 +199,8 @@ func canonicalSyncValues(c db.Customer) map[string]string {
 	lines, postal := sysproAddress(c.BillingAddress)
 	v := map[string]string{
 		fieldName:           c.Name,
-		fieldEmail:          strings.TrimSpace(textOf(c.Email)),
-		fieldPhone:          strings.TrimSpace(textOf(c.Phone)),
+		fieldEmail:          strings.TrimSpace(deref(c.Email)),
+		fieldPhone:          strings.TrimSpace(deref(c.Phone)),
 		fieldCurrency:       strings.TrimSpace(c.Currency),
 		fieldBillingAddress: addressValue(lines, postal),
 	}
@@ -240,10 +240,7 @@ func addressValue(lines [5]string, postal string) string {
 	}{Lines: []string{}, PostalCode: strings.ToUpper(strings.TrimSpace(postal))}
 	for _, l := range lines {
 		if l = strings.TrimSpace(l); l != "" {
-			if r := []rune(l); len(r) > 40 {
-				l = string(r[:40])
-			}
-			a.Lines = append(a.Lines, l)
+			a.Lines = append(a.Lines, truncate(l, 40))
 		}
 	}
 	if len(a.Lines) == 0 && a.PostalCode == "" {
@@ -307,14 +304,6 @@ func holdFlag(b bool) string {
 		return "Y"
 	}
 	return "N"
-}
-
-// textOf is a nullable text column's value, "" for NULL.
-func textOf(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // customerSyncArgs is the periodic sync round.

@@ -28,16 +28,8 @@ func newCustomerSyncEnv(t *testing.T, cfg hubsync.Config, start bool) *customerS
 	t.Cleanup(sim.Close)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	newClient := func() *cybersource.Client {
-		c, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-			KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	cfg.Profiles = newClient()
-	return &customerSyncEnv{readBackEnv: newReadBackEnv(t, cfg, start), tms: newClient()}
+	cfg.Profiles = newCybersourceClient(t, srv.URL)
+	return &customerSyncEnv{readBackEnv: newReadBackEnv(t, cfg, start), tms: newCybersourceClient(t, srv.URL)}
 }
 
 // customer writes a canonical customer linked to SYSPRO under its code.
@@ -125,13 +117,6 @@ func (env *customerSyncEnv) exec(t *testing.T, sql string, args ...any) {
 	}
 }
 
-func csText(s *string) string {
-	if s == nil {
-		return "<nil>"
-	}
-	return *s
-}
-
 func TestCustomerSyncPullsWhatSysproOwnsAndFillsItsGaps(t *testing.T) {
 	t.Parallel()
 	env := newCustomerSyncEnv(t, hubsync.Config{}, false)
@@ -142,7 +127,7 @@ func TestCustomerSyncPullsWhatSysproOwnsAndFillsItsGaps(t *testing.T) {
 	// sold-to address, gets the canonical one. Nothing had been agreed before: no conflict.
 	env.sync(t, id)
 	c := env.canonical(t, id)
-	if c.Name != "Bayside Bikes" || csText(c.Email) != "shop@bayside.example" || c.Status != "active" {
+	if c.Name != "Bayside Bikes" || deref(c.Email) != "shop@bayside.example" || c.Status != "active" {
 		t.Fatalf("canonical after the first sync: %+v", c)
 	}
 	s := env.inSyspro(t, "000001")
@@ -223,15 +208,20 @@ func TestCustomerSyncPushesACanonicalEmailToSysproAndTms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	links := 0
 	for rows.Next() {
 		var system, email string
 		var synced bool
 		if err := rows.Scan(&system, &email, &synced); err != nil {
 			t.Fatal(err)
 		}
+		links++
 		if email != "payables@outdoor.example" || !synced {
 			t.Errorf("%s link: agreed e-mail %q, synced %v", system, email, synced)
 		}
+	}
+	if links != 2 {
+		t.Errorf("%d links, want the SYSPRO and the TMS one", links)
 	}
 }
 
@@ -253,8 +243,8 @@ func TestCustomerSyncRecordsAConflictOnce(t *testing.T) {
 	env.sync(t, id)
 
 	c := env.canonical(t, id)
-	if c.Name != "Web Sales (SYSPRO)" || csText(c.Email) != "orders@shop.example" {
-		t.Fatalf("canonical %q %q: SYSPRO owns the name, the shop the e-mail", c.Name, csText(c.Email))
+	if c.Name != "Web Sales (SYSPRO)" || deref(c.Email) != "orders@shop.example" {
+		t.Fatalf("canonical %q %q: SYSPRO owns the name, the shop the e-mail", c.Name, deref(c.Email))
 	}
 	if s := env.inSyspro(t, "WEBS01"); s.Email != "orders@shop.example" || s.Name != "Web Sales (SYSPRO)" {
 		t.Errorf("SYSPRO %q %q", s.Name, s.Email)
@@ -270,7 +260,7 @@ func TestCustomerSyncRecordsAConflictOnce(t *testing.T) {
 	type key struct{ field, system, canonical, other, base, winner string }
 	got := map[key]int{}
 	for _, cf := range conflicts {
-		got[key{cf.Field, cf.System, cf.CanonicalValue, cf.OtherValue, csText(cf.BaseValue), cf.Winner}]++
+		got[key{cf.Field, cf.System, cf.CanonicalValue, cf.OtherValue, deref(cf.BaseValue), cf.Winner}]++
 		if cf.Resolved {
 			t.Errorf("conflict %d recorded as resolved", cf.ID)
 		}

@@ -367,30 +367,8 @@ func cybersourceTxn(d *cybersource.TransactionDetail) (GatewayTxn, error) {
 		t.ParentTransactionID = cybersourceParent(d)
 	}
 
-	card := d.PaymentInformation.Card
-	t.CardBrand = cybersourceCardBrand(card.Type, extra.PaymentInformation.Card.BrandName, extra.PaymentInformation.PaymentType.Method)
-	if s := strings.TrimSpace(card.Suffix); len(s) == 4 && csAllDigits(s) {
-		t.CardLastFour = s
-	}
-	t.CardExpiryMonth, t.CardExpiryYear = csCardExpiry(card.ExpirationMonth, card.ExpirationYear)
-
-	risk := d.RiskInformation
-	if n, err := strconv.Atoi(strings.TrimSpace(risk.Score.Result.String())); err == nil {
-		t.RiskScore = &n
-	}
-	switch strings.ToUpper(strings.TrimSpace(risk.Profile.Decision)) {
-	case "ACCEPT":
-		t.RiskDecision = "accept"
-	case "REVIEW":
-		t.RiskDecision = "review"
-	case "REJECT":
-		t.RiskDecision = "reject"
-	}
-	for _, r := range risk.Rules {
-		if name := strings.TrimSpace(r.Name); name != "" && !slices.Contains(t.RiskReasons, name) {
-			t.RiskReasons = append(t.RiskReasons, name)
-		}
-	}
+	t.setCybersourceCardAndRisk(d.PaymentInformation.Card, extra.PaymentInformation.Card.BrandName,
+		extra.PaymentInformation.PaymentType.Method, d.RiskInformation)
 
 	bill := d.OrderInformation.BillTo
 	t.Customer = Party{
@@ -407,6 +385,33 @@ func cybersourceTxn(d *cybersource.TransactionDetail) (GatewayTxn, error) {
 		t.Lines = append(t.Lines, cybersourceLine(li))
 	}
 	return t, nil
+}
+
+// setCybersourceCardAndRisk fills the card (brand, last four, expiry) and Decision Manager's
+// verdict (score, decision, rule names) from a Cybersource answer: Transaction Details or a
+// payment's own answer.
+func (t *GatewayTxn) setCybersourceCardAndRisk(card cybersource.CardSummary, brandName, method string, risk cybersource.RiskInformation) {
+	t.CardBrand = cybersourceCardBrand(card.Type, brandName, method)
+	if s := strings.TrimSpace(card.Suffix); len(s) == 4 && csAllDigits(s) {
+		t.CardLastFour = s
+	}
+	t.CardExpiryMonth, t.CardExpiryYear = csCardExpiry(card.ExpirationMonth, card.ExpirationYear)
+	if n, err := strconv.Atoi(strings.TrimSpace(risk.Score.Result.String())); err == nil {
+		t.RiskScore = &n
+	}
+	switch strings.ToUpper(strings.TrimSpace(risk.Profile.Decision)) {
+	case "ACCEPT":
+		t.RiskDecision = "accept"
+	case "REVIEW":
+		t.RiskDecision = "review"
+	case "REJECT":
+		t.RiskDecision = "reject"
+	}
+	for _, r := range risk.Rules {
+		if name := strings.TrimSpace(r.Name); name != "" && !slices.Contains(t.RiskReasons, name) {
+			t.RiskReasons = append(t.RiskReasons, name)
+		}
+	}
 }
 
 // cybersourceExtra is what the client's TransactionDetail does not model.

@@ -189,7 +189,7 @@ func TestCybersourceFetchDescribesASaleInFull(t *testing.T) {
 			{SKU: "FREIGHT", Name: "Delivery", Quantity: csDec("1"), UnitPrice: csDec("8.40"), TaxAmount: csDec("0"), TotalAmount: csDec("8.40")},
 		},
 	}
-	csAssertTxn(t, tx, want)
+	assertTxn(t, tx, want)
 
 	// After the daily cut-off the sale is batched.
 	env.sim.Clock().Advance(24 * time.Hour)
@@ -198,8 +198,8 @@ func TestCybersourceFetchDescribesASaleInFull(t *testing.T) {
 	}
 }
 
-// assertTxn compares every field fetchCybersource sets (Raw is checked by fetch).
-func csAssertTxn(t *testing.T, got, want GatewayTxn) {
+// assertTxn compares every field a source sets (Raw is checked by the caller).
+func assertTxn(t *testing.T, got, want GatewayTxn) {
 	t.Helper()
 	errorf := func(field string, g, w any) {
 		t.Errorf("%s %s: %s = %v, want %v", want.Kind, want.TransactionID, field, g, w)
@@ -375,7 +375,7 @@ func TestCybersourceFetchNamesEveryKindAndStatus(t *testing.T) {
 	cases = append(cases, x)
 
 	for _, want := range cases {
-		csAssertTxn(t, csFetch(t, env, want.TransactionID), want)
+		assertTxn(t, csFetch(t, env, want.TransactionID), want)
 	}
 
 	// A review accepted becomes AUTHORIZED; settlement moves captures and refunds to BATCHED.
@@ -516,20 +516,11 @@ func TestCybersourceNotificationOfAnUnindexedTransactionIsRetried(t *testing.T) 
 	}
 }
 
-// fetchJobs counts the queued lookups.
-func csFetchJobs(t *testing.T, pool *pgxpool.Pool) int {
+// fetchJobIDs lists the transactions of the queued lookups at gateway.
+func fetchJobIDs(t *testing.T, pool *pgxpool.Pool, gateway string) []string {
 	t.Helper()
-	var n int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'fetch_transaction'`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// fetchJobIDs lists the transactions of the queued lookups.
-func csFetchJobIDs(t *testing.T, pool *pgxpool.Pool) []string {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT args->>'transactionId' FROM river_job WHERE kind = 'fetch_transaction' ORDER BY id`)
+	rows, err := pool.Query(context.Background(), `SELECT args->>'transactionId' FROM river_job
+		WHERE kind = 'fetch_transaction' AND args->>'gateway' = $1 ORDER BY id`, gateway)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,9 +545,10 @@ func csStorePayment(t *testing.T, pool *pgxpool.Pool, id, kind, gatewayStatus st
 	}
 }
 
-func csCursorPosition(t *testing.T, pool *pgxpool.Pool) string {
+// cursorPosition is the stored position of the sync cursor name.
+func cursorPosition(t *testing.T, pool *pgxpool.Pool, name string) string {
 	t.Helper()
-	c, err := db.New(pool).GetSyncCursor(context.Background(), CybersourceCursor)
+	c, err := db.New(pool).GetSyncCursor(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,12 +582,12 @@ func TestCybersourcePollerQueuesUnknownAndChangedPaymentsAndAdvancesItsCursor(t 
 	if res.Hits != 3 || !slices.Equal(res.Enqueued, []string{unknown.ID, changed.ID}) {
 		t.Errorf("first poll: %d hits, enqueued %v, want 3 hits and [%s %s]", res.Hits, res.Enqueued, unknown.ID, changed.ID)
 	}
-	if got := csFetchJobIDs(t, env.pool); !slices.Equal(got, []string{unknown.ID, changed.ID}) {
+	if got := fetchJobIDs(t, env.pool, GatewayCybersource); !slices.Equal(got, []string{unknown.ID, changed.ID}) {
 		t.Errorf("queued lookups %v", got)
 	}
 	newest := slices.MaxFunc([]time.Time{csSubmitted(t, unknown.SubmitTimeUTC), csSubmitted(t, same.SubmitTimeUTC),
 		csSubmitted(t, changed.SubmitTimeUTC)}, time.Time.Compare)
-	if pos := csCursorPosition(t, env.pool); pos != newest.Format(time.RFC3339Nano) || !res.Cursor.Equal(newest) {
+	if pos := cursorPosition(t, env.pool, CybersourceCursor); pos != newest.Format(time.RFC3339Nano) || !res.Cursor.Equal(newest) {
 		t.Errorf("cursor %s (%s), want %s", pos, res.Cursor, newest.Format(time.RFC3339Nano))
 	}
 
@@ -607,7 +599,7 @@ func TestCybersourcePollerQueuesUnknownAndChangedPaymentsAndAdvancesItsCursor(t 
 	if want := newest.Add(-CybersourcePollOverlap); !res.From.Equal(want) || res.Hits != 3 {
 		t.Errorf("second poll: from %s, %d hits; want from %s, 3 hits", res.From, res.Hits, want)
 	}
-	if n := csFetchJobs(t, env.pool); n != 2 {
+	if n := len(fetchJobIDs(t, env.pool, GatewayCybersource)); n != 2 {
 		t.Errorf("%d lookups queued after the second poll, want 2", n)
 	}
 
@@ -627,10 +619,10 @@ func TestCybersourcePollerQueuesUnknownAndChangedPaymentsAndAdvancesItsCursor(t 
 	if err != nil || !slices.Equal(res.Enqueued, []string{fresh.ID}) {
 		t.Errorf("poll after a new payment: enqueued %v, %v; want [%s]", res.Enqueued, err, fresh.ID)
 	}
-	if n := csFetchJobs(t, env.pool); n != 3 {
+	if n := len(fetchJobIDs(t, env.pool, GatewayCybersource)); n != 3 {
 		t.Errorf("%d lookups queued, want 3", n)
 	}
-	if pos, want := csCursorPosition(t, env.pool), csSubmitted(t, fresh.SubmitTimeUTC).Format(time.RFC3339Nano); pos != want {
+	if pos, want := cursorPosition(t, env.pool, CybersourceCursor), csSubmitted(t, fresh.SubmitTimeUTC).Format(time.RFC3339Nano); pos != want {
 		t.Errorf("cursor %s, want %s", pos, want)
 	}
 	// A capture, once known, is not looked up again until the gateway changes its status: at the
@@ -651,7 +643,7 @@ func TestCybersourcePollerQueuesUnknownAndChangedPaymentsAndAdvancesItsCursor(t 
 		t.Errorf("poll after the cut-off: enqueued %v, %v; want [%s %s]", res.Enqueued, err, unknown.ID, capture.ID)
 	}
 	// The sale's earlier lookup still waits, so only the capture's is new.
-	if n := csFetchJobs(t, env.pool); n != 4 {
+	if n := len(fetchJobIDs(t, env.pool, GatewayCybersource)); n != 4 {
 		t.Errorf("%d lookups queued, want 4", n)
 	}
 }

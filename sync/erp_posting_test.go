@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
-	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/connectors/syspro/sysprosim"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/db/dbtest"
@@ -34,13 +33,7 @@ func newHarness(t *testing.T, simOpts sysprosim.Options, cfg hubsync.Config) *ha
 	sim := sysprosim.New(simOpts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	client, err := syspro.New(syspro.Config{BaseURL: srv.URL + sysprosim.BasePath, Operator: "ADMIN",
-		OperatorPassword: "admin", CompanyID: "EDU1", Seats: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(context.Background()) })
-	cfg.Pool, cfg.Syspro = pool, client
+	cfg.Pool, cfg.Syspro = pool, newSysproClient(t, srv.URL)
 	if cfg.Backoff == (hubsync.Backoff{}) {
 		cfg.Backoff = hubsync.Backoff{Base: 10 * time.Millisecond, Max: 200 * time.Millisecond}
 	}

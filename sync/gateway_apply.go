@@ -153,7 +153,7 @@ func (e *Engine) applyGatewayTxn(ctx context.Context, tx pgx.Tx, q *db.Queries, 
 		return err
 	}
 	if parent != nil {
-		if err := e.applyToParent(ctx, q, t, pay, *parent); err != nil {
+		if err := e.applyToParent(ctx, q, pay, *parent); err != nil {
 			return err
 		}
 	}
@@ -319,18 +319,26 @@ func (e *Engine) resolveCustomer(ctx context.Context, q *db.Queries, t GatewayTx
 	}
 	bill, _ := json.Marshal(standardAddress(p.BillTo))
 	ship, _ := json.Marshal(standardAddress(t.ShipTo))
-	c, err := q.CreateCustomer(ctx, db.CreateCustomerParams{
+	return createCustomer(ctx, q, db.CreateCustomerParams{
 		Code: code, Name: name, Email: nonEmpty(email), Phone: nonEmpty(strings.TrimSpace(p.Phone)),
 		Currency: strings.ToUpper(t.Currency), BillingAddress: bill, ShippingAddress: ship,
-	})
+	}, t.Gateway, p.GatewayCustomerID)
+}
+
+// createCustomer records a new canonical customer, links it to its identity in the system it
+// came from (when that system named one), and announces it.
+func createCustomer(ctx context.Context, q *db.Queries, params db.CreateCustomerParams, source, externalID string) (db.Customer, error) {
+	c, err := q.CreateCustomer(ctx, params)
 	if err != nil {
-		return c, fmt.Errorf("sync: create customer for %s: %w", t.Reference, err)
+		return c, fmt.Errorf("sync: create customer %s: %w", params.Code, err)
 	}
-	if err := e.linkProfile(ctx, q, c, t); err != nil {
-		return c, err
+	if externalID != "" {
+		if err := q.LinkCustomer(ctx, db.LinkCustomerParams{CustomerID: c.ID, System: source, ExternalID: externalID}); err != nil {
+			return c, err
+		}
 	}
 	return c, appendEvent(ctx, q, TopicCustomer, "customer.created", "customer", c.ID, map[string]any{
-		"customerId": c.ID, "code": c.Code, "name": c.Name, "source": t.Gateway,
+		"customerId": c.ID, "code": c.Code, "name": c.Name, "source": source,
 	})
 }
 
@@ -351,13 +359,8 @@ func (e *Engine) applyRisk(ctx context.Context, q *db.Queries, t GatewayTxn, pay
 			decision = "review"
 		}
 		reasons, _ := json.Marshal(append([]string{}, t.RiskReasons...))
-		var score *int32
-		if t.RiskScore != nil {
-			s := int32(*t.RiskScore)
-			score = &s
-		}
 		fr, err := q.OpenFraudReview(ctx, db.OpenFraudReviewParams{PaymentID: pay.ID, Gateway: t.Gateway,
-			GatewayDecision: decision, Score: score, Reasons: reasons})
+			GatewayDecision: decision, Score: riskScore(t.RiskScore), Reasons: reasons})
 		switch {
 		case errors.Is(err, pgx.ErrNoRows): // already open or decided
 		case err != nil:
@@ -397,7 +400,7 @@ func (e *Engine) applyRisk(ctx context.Context, q *db.Queries, t GatewayTxn, pay
 }
 
 // applyToParent carries a refund or void over to the payment it acts on.
-func (e *Engine) applyToParent(ctx context.Context, q *db.Queries, t GatewayTxn, child db.Payment, parent db.Payment) error {
+func (e *Engine) applyToParent(ctx context.Context, q *db.Queries, child db.Payment, parent db.Payment) error {
 	next := parent.Status
 	switch {
 	case child.Kind == KindRefund && child.Status == "refunded":
@@ -450,25 +453,10 @@ func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, ord
 		}
 	}
 	setStatus := func(to string, hold *string) error {
-		if to == order.Status {
-			return nil
-		}
-		ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: order.Status, ToStatus: to})
-		if err != nil || !ok {
-			return err
-		}
-		updated, err := q.SetSalesOrderStatus(ctx, db.SetSalesOrderStatusParams{ID: order.ID, Status: to, HoldReason: hold})
-		if err != nil {
-			return err
-		}
-		if err := appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, map[string]any{
-			"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "from": order.Status, "to": to,
+		_, err := moveOrderStatus(ctx, q, order, to, hold, map[string]any{
 			"holdReason": hold, "sysproOrderNumber": order.SysproOrderNumber,
-		}); err != nil {
-			return err
-		}
-		order = updated
-		return nil
+		})
+		return err
 	}
 	switch {
 	case inReview && order.SysproOrderNumber == nil:
@@ -490,6 +478,27 @@ func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, ord
 		return setStatus("cancelled", &reason)
 	}
 	return nil
+}
+
+// moveOrderStatus moves the order to status to, with hold as the reason, when the order state
+// machine allows the move, and appends order.status_changed (orderId, customerPoNumber, from, to
+// and extra). It says whether the order moved; a refused move, or none, changes nothing.
+func moveOrderStatus(ctx context.Context, q *db.Queries, order db.SalesOrder, to string, hold *string, extra map[string]any) (bool, error) {
+	if to == order.Status {
+		return false, nil
+	}
+	ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: order.Status, ToStatus: to})
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := q.SetSalesOrderStatus(ctx, db.SetSalesOrderStatusParams{ID: order.ID, Status: to, HoldReason: hold}); err != nil {
+		return false, err
+	}
+	payload := map[string]any{"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "from": order.Status, "to": to}
+	for k, v := range extra {
+		payload[k] = v
+	}
+	return true, appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, payload)
 }
 
 // standardAddress trims every part, collapses inner spaces, upper-cases the postcode and the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -240,7 +241,7 @@ func TestOpayoNotificationsAreVerifiedStoredOnceQueuedAndAnsweredOK(t *testing.T
 			t.Errorf("an unverified message claimed event id %s", *m.eventID)
 		}
 	}
-	if want := map[string]int{"valid/received": 2, "invalid/rejected": 1, "missing/rejected": 1}; !opayoMapsEqual(got2, want) {
+	if want := map[string]int{"valid/received": 2, "invalid/rejected": 1, "missing/rejected": 1}; !maps.Equal(got2, want) {
 		t.Errorf("stored %v, want %v", got2, want)
 	}
 	if n := opayoCount(t, env.pool, `SELECT count(*) FROM river_job WHERE kind = 'normalise_inbound'`); n != 2 {
@@ -299,7 +300,7 @@ func TestOpayoNotificationsWhenReportingIsDownAreAcknowledgedButNeverApplied(t *
 	if len(msgs) != 1 || msgs[0].verdict != SignatureUnverifiable || msgs[0].status != "rejected" || msgs[0].eventID != nil {
 		t.Fatalf("stored %+v, want one unverifiable, rejected message without an event id", msgs)
 	}
-	if jobs := opayoFetchJobs(t, env.pool); len(jobs) != 1 || jobs[0] != id {
+	if jobs := fetchJobIDs(t, env.pool, GatewayOpayo); len(jobs) != 1 || jobs[0] != id {
 		t.Errorf("fetch_transaction jobs %v, want one for %s", jobs, id)
 	}
 	if n := opayoCount(t, env.pool, `SELECT count(*) FROM river_job WHERE kind = 'normalise_inbound'`); n != 0 {
@@ -345,7 +346,7 @@ func TestOpayoNotificationsRejectWhatIsNotANotificationWith400AndKeepIt(t *testi
 	for _, m := range opayoStoredMessages(t, env.pool) {
 		got[m.verdict+"/"+m.status]++
 	}
-	if want := map[string]int{"missing/rejected": 2, "unverifiable/rejected": 1}; !opayoMapsEqual(got, want) {
+	if want := map[string]int{"missing/rejected": 2, "unverifiable/rejected": 1}; !maps.Equal(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 
@@ -417,18 +418,6 @@ func TestOpayoNotificationsThatCannotBeAcceptedMakeOpayoCancel(t *testing.T) {
 	if n := opayoCount(t, env.pool, `SELECT count(*) FROM river_job`); n != 0 {
 		t.Errorf("%d jobs queued, want none", n)
 	}
-}
-
-func opayoMapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // opayoFormOf parses a stored form body.

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -257,7 +258,7 @@ func (e *Engine) fetchOpayo(ctx context.Context, id string) (GatewayTxn, error) 
 	}
 	tid, ok := opayoTransactionID(id)
 	if !ok {
-		return GatewayTxn{}, permanent(fmt.Errorf("sync: %q is not an Opayo transaction id", opayoTruncate(id, 80)))
+		return GatewayTxn{}, permanent(fmt.Errorf("sync: %q is not an Opayo transaction id", truncate(id, 80)))
 	}
 	d, err := e.cfg.Opayo.GetTransactionDetail(ctx, opayo.ByVPSTxID("{"+tid+"}"))
 	var unmapped error
@@ -293,7 +294,7 @@ func opayoTxnFromDetail(id string, d *opayo.TransactionDetail) (GatewayTxn, bool
 	}
 	kind, ok := opayoKind(d.TransactionType)
 	if !ok {
-		return GatewayTxn{}, false, permanent(fmt.Errorf("sync: opayo %s has transaction type %q, which has no payment kind", id, opayoTruncate(d.TransactionType, 40)))
+		return GatewayTxn{}, false, permanent(fmt.Errorf("sync: opayo %s has transaction type %q, which has no payment kind", id, truncate(d.TransactionType, 40)))
 	}
 	t := GatewayTxn{
 		Gateway:             GatewayOpayo,
@@ -315,7 +316,7 @@ func opayoTxnFromDetail(id string, d *opayo.TransactionDetail) (GatewayTxn, bool
 			FirstName: d.Billing.FirstNames,
 			LastName:  d.Billing.Surname,
 			Email:     d.CustomerEmail,
-			Phone:     opayoFirstOf(d.Billing.Phone, d.ContactNumber),
+			Phone:     cmp.Or(d.Billing.Phone, d.ContactNumber),
 			BillTo:    opayoAddress(d.Billing),
 		},
 		ShipTo:      opayoAddress(d.Delivery),
@@ -348,7 +349,7 @@ func opayoTxnFromPi(id string, p *opayo.Transaction) (GatewayTxn, error) {
 	kind, ok := opayoKind(string(p.Type))
 	if !ok {
 		if p.Type != "" {
-			return GatewayTxn{}, permanent(fmt.Errorf("sync: opayo %s has transaction type %q, which has no payment kind", id, opayoTruncate(string(p.Type), 40)))
+			return GatewayTxn{}, permanent(fmt.Errorf("sync: opayo %s has transaction type %q, which has no payment kind", id, truncate(string(p.Type), 40)))
 		}
 		// A failed 3-D Secure transaction can come back without its type (opayo.md §2.5).
 		kind = KindSale
@@ -644,21 +645,4 @@ func opayoSplitStatusDetail(s string) (code, text string) {
 		}
 	}
 	return "", s
-}
-
-func opayoFirstOf(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// opayoTruncate bounds a value quoted in an error.
-func opayoTruncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

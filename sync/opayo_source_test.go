@@ -168,10 +168,8 @@ func TestFetchOpayoDescribesTransactionsInTheOpayoVocabulary(t *testing.T) {
 		strings.Contains(raw, string(detail.SecurityKey)) || strings.Contains(raw, "SecurityKey") {
 		t.Errorf("Raw must describe the Reporting answer without its security key: %s", raw)
 	}
-	got.OccurredAt, got.Raw = time.Time{}, nil
-	if !opayoGatewayTxnEqual(got, want) {
-		t.Errorf("payment:\n got %+v\nwant %+v", got, want)
-	}
+	got.OccurredAt = time.Time{}
+	assertTxn(t, got, want)
 
 	cases := []struct {
 		name, id, kind, status, code, parent string
@@ -240,17 +238,6 @@ func TestFetchOpayoDescribesTransactionsInTheOpayoVocabulary(t *testing.T) {
 	}
 }
 
-// opayoGatewayTxnEqual compares the fields of a GatewayTxn that a test sets.
-func opayoGatewayTxnEqual(a, b GatewayTxn) bool {
-	return a.Gateway == b.Gateway && a.TransactionID == b.TransactionID && a.ParentTransactionID == b.ParentTransactionID &&
-		a.Kind == b.Kind && a.GatewayStatus == b.GatewayStatus && a.GatewayStatusCode == b.GatewayStatusCode &&
-		a.GatewayStatusDetail == b.GatewayStatusDetail && a.Reference == b.Reference && a.Amount.Equal(b.Amount) &&
-		a.Currency == b.Currency && a.OccurredAt.Equal(b.OccurredAt) && a.CardBrand == b.CardBrand &&
-		a.CardLastFour == b.CardLastFour && a.CardExpiryMonth == b.CardExpiryMonth && a.CardExpiryYear == b.CardExpiryYear &&
-		a.AVSResult == b.AVSResult && a.CVCResult == b.CVCResult && a.ThreeDS == b.ThreeDS && a.Customer == b.Customer &&
-		a.ShipTo == b.ShipTo && len(a.Lines) == 0 && len(b.Lines) == 0 && a.Description == b.Description
-}
-
 func TestOpayoPollerQueuesExactlyUnknownAndChangedPaymentsAndAdvancesTheCursor(t *testing.T) {
 	t.Parallel()
 	env := newOpayoEnv(t, opayosim.Options{})
@@ -294,10 +281,10 @@ func TestOpayoPollerQueuesExactlyUnknownAndChangedPaymentsAndAdvancesTheCursor(t
 	if got := strings.Join(poll.Fetch, ","); got != changed.ID+","+unknown.ID {
 		t.Errorf("queued %s, want the changed and the unknown payment (%s,%s)", got, changed.ID, unknown.ID)
 	}
-	if got := opayoFetchJobs(t, env.pool); strings.Join(got, ",") != strings.Join(poll.Fetch, ",") {
+	if got := fetchJobIDs(t, env.pool, GatewayOpayo); strings.Join(got, ",") != strings.Join(poll.Fetch, ",") {
 		t.Errorf("fetch_transaction jobs %v, want %v", got, poll.Fetch)
 	}
-	if pos := opayoCursorPosition(t, env.pool); pos != newest.Format(time.RFC3339Nano) || !poll.Cursor.Equal(newest) {
+	if pos := cursorPosition(t, env.pool, opayoCursor); pos != newest.Format(time.RFC3339Nano) || !poll.Cursor.Equal(newest) {
 		t.Errorf("cursor %q (%v), want the newest Started %s", pos, poll.Cursor, newest.Format(time.RFC3339Nano))
 	}
 
@@ -317,7 +304,7 @@ func TestOpayoPollerQueuesExactlyUnknownAndChangedPaymentsAndAdvancesTheCursor(t
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !poll.From.Equal(newest.Add(-opayoPollOverlap)) || poll.Listed != 3 || len(poll.Fetch) != 0 || len(opayoFetchJobs(t, env.pool)) != 0 {
+	if !poll.From.Equal(newest.Add(-opayoPollOverlap)) || poll.Listed != 3 || len(poll.Fetch) != 0 || len(fetchJobIDs(t, env.pool, GatewayOpayo)) != 0 {
 		t.Errorf("second poll: from %v listed %d queued %v; want from %v, 3 listed, none queued", poll.From, poll.Listed, poll.Fetch, newest.Add(-opayoPollOverlap))
 	}
 	later := env.pay(env.piPayment("4462000000000003", opayo.TransactionPayment, "7.00"))
@@ -329,48 +316,20 @@ func TestOpayoPollerQueuesExactlyUnknownAndChangedPaymentsAndAdvancesTheCursor(t
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(poll.Fetch, ",") != later.ID || strings.Join(opayoFetchJobs(t, env.pool), ",") != later.ID ||
-		opayoCursorPosition(t, env.pool) != d.Started.UTC().Format(time.RFC3339Nano) {
-		t.Errorf("third poll queued %v (jobs %v), cursor %s; want only %s and its Started", poll.Fetch, opayoFetchJobs(t, env.pool), opayoCursorPosition(t, env.pool), later.ID)
+	if strings.Join(poll.Fetch, ",") != later.ID || strings.Join(fetchJobIDs(t, env.pool, GatewayOpayo), ",") != later.ID ||
+		cursorPosition(t, env.pool, opayoCursor) != d.Started.UTC().Format(time.RFC3339Nano) {
+		t.Errorf("third poll queued %v (jobs %v), cursor %s; want only %s and its Started", poll.Fetch, fetchJobIDs(t, env.pool, GatewayOpayo), cursorPosition(t, env.pool, opayoCursor), later.ID)
 	}
 
 	// Reporting down: the poll fails, the cursor stays, nothing is queued.
 	env.sim.SetFaults(opayosim.Faults{ErrorRate: 1})
-	before := opayoCursorPosition(t, env.pool)
+	before := cursorPosition(t, env.pool, opayoCursor)
 	if _, err := env.engine.pollOpayo(ctx, time.Now()); err == nil || !opayo.IsTransient(err) {
 		t.Errorf("poll with Reporting down: %v, want a transient error", err)
 	}
-	if opayoCursorPosition(t, env.pool) != before || len(opayoFetchJobs(t, env.pool)) != 1 {
+	if cursorPosition(t, env.pool, opayoCursor) != before || len(fetchJobIDs(t, env.pool, GatewayOpayo)) != 1 {
 		t.Errorf("a failed poll changed the cursor or the queue")
 	}
-}
-
-func opayoFetchJobs(t *testing.T, pool *pgxpool.Pool) []string {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT args->>'transactionId' FROM river_job
-		WHERE kind = 'fetch_transaction' AND args->>'gateway' = 'opayo' ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids
-}
-
-func opayoCursorPosition(t *testing.T, pool *pgxpool.Pool) string {
-	t.Helper()
-	var pos string
-	if err := pool.QueryRow(context.Background(), `SELECT position FROM sync_cursors WHERE name = $1`, opayoCursor).Scan(&pos); err != nil {
-		t.Fatal(err)
-	}
-	return pos
 }
 
 func TestOpayoPollerIsRegisteredOnlyWithOpayo(t *testing.T) {

@@ -222,20 +222,12 @@ func (e *Engine) cancelOrderTx(ctx context.Context, tx pgx.Tx, q *db.Queries, or
 			SubjectType: "sales_order", SubjectID: order.ID, IdempotencyKey: "order_cancel:" + order.CustomerPoNumber})
 		return err
 	}
-	ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: order.Status, ToStatus: "cancelled"})
-	if err != nil || !ok {
-		return err
-	}
-	if _, err := q.SetSalesOrderStatus(ctx, db.SetSalesOrderStatusParams{ID: order.ID, Status: "cancelled", HoldReason: &reason}); err != nil {
+	moved, err := moveOrderStatus(ctx, q, order, "cancelled", &reason, map[string]any{"reason": reason})
+	if err != nil || !moved {
 		return err
 	}
 	// A posting still waiting for this order is no longer owed.
-	if err := q.CancelPendingPostings(ctx, db.CancelPendingPostingsParams{SubjectType: "sales_order", SubjectID: order.ID}); err != nil {
-		return err
-	}
-	return appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, map[string]any{
-		"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "from": order.Status, "to": "cancelled", "reason": reason,
-	})
+	return q.CancelPendingPostings(ctx, db.CancelPendingPostingsParams{SubjectType: "sales_order", SubjectID: order.ID})
 }
 
 // postOrderCancel cancels a posted order in SYSPRO (SORTOS to \). An order SYSPRO already
@@ -260,18 +252,9 @@ func (e *Engine) postOrderCancel(ctx context.Context, p db.ErpPosting) (postingO
 	}
 	return postingOutcome{reference: number, response: map[string]string{"salesOrder": number, "status": `\`},
 		apply: func(ctx context.Context, _ pgx.Tx, q *db.Queries) error {
-			from := order.Status
-			ok, err := q.IsStatusMoveAllowed(ctx, db.IsStatusMoveAllowedParams{Entity: "sales_order", FromStatus: from, ToStatus: "cancelled"})
-			if err != nil || !ok {
-				return err
-			}
 			reason := "cancelled in SYSPRO"
-			if _, err := q.SetSalesOrderStatus(ctx, db.SetSalesOrderStatusParams{ID: order.ID, Status: "cancelled", HoldReason: &reason}); err != nil {
-				return err
-			}
-			return appendEvent(ctx, q, TopicOrder, "order.status_changed", "sales_order", order.ID, map[string]any{
-				"orderId": order.ID, "customerPoNumber": order.CustomerPoNumber, "sysproOrderNumber": number, "from": from, "to": "cancelled",
-			})
+			_, err := moveOrderStatus(ctx, q, order, "cancelled", &reason, map[string]any{"sysproOrderNumber": number})
+			return err
 		}}, nil
 }
 

@@ -30,11 +30,7 @@ func newActionRig(t *testing.T) *actionRig {
 	pool := dbtest.New(t)
 	srv := httptest.NewServer(cybersourcesim.New(cybersourcesim.Options{}))
 	t.Cleanup(srv.Close)
-	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := newCybersourceClient(t, srv.URL)
 	e, err := hubsync.New(hubsync.Config{Pool: pool, Cybersource: cs})
 	if err != nil {
 		t.Fatal(err)
@@ -178,11 +174,7 @@ func TestFinanceActionsReachTheGatewayAndTheCanonicalModel(t *testing.T) {
 func TestVoidingAPostedSaleCancelsTheSysproOrder(t *testing.T) {
 	srv := httptest.NewServer(cybersourcesim.New(cybersourcesim.Options{}))
 	t.Cleanup(srv.Close)
-	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := newCybersourceClient(t, srv.URL)
 	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true, Cybersource: cs})
 	r := &actionRig{t: t, engine: h.engine, cs: cs, q: db.New(h.pool)}
 	sale := r.pay("ACT-9", true, "123")
@@ -208,11 +200,7 @@ func TestVoidingAPostedSaleCancelsTheSysproOrder(t *testing.T) {
 func TestARefundOfAPostedOrderIsCreditedInSysproOnce(t *testing.T) {
 	srv := httptest.NewServer(cybersourcesim.New(cybersourcesim.Options{}))
 	t.Cleanup(srv.Close)
-	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := newCybersourceClient(t, srv.URL)
 	// Half of SYSPRO's answers are lost after the call was applied: the credit note's find-first
 	// must still leave exactly one.
 	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true, Cybersource: cs})

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -243,7 +244,7 @@ func (e *Engine) checkPlaceOrder(req PlaceOrderRequest) error {
 			return invalid(at("stockCode"), "line %d: stockCode must be SYSPRO's stock code, 1..30 characters", i+1)
 		case !l.Quantity.IsPositive():
 			return invalid(at("quantity"), "line %d: quantity must be above zero (got %s)", i+1, l.Quantity)
-		case l.Quantity.Exponent() < -6 && !l.Quantity.Equal(l.Quantity.Round(6)):
+		case !l.Quantity.Equal(l.Quantity.Round(6)):
 			return invalid(at("quantity"), "line %d: quantity has more than six decimals (got %s)", i+1, l.Quantity)
 		case l.UnitPrice.IsNegative():
 			return invalid(at("unitPrice"), "line %d: unitPrice must not be negative (got %s)", i+1, l.UnitPrice)
@@ -384,12 +385,16 @@ func (e *Engine) placedOrder(ctx context.Context, orderID int64, ref string) (Pl
 		return PlacedOrder{}, err
 	}
 	out := PlacedOrder{Order: o}
-	pay, err := e.queries.GetPaymentOfPlacedOrder(ctx, db.GetPaymentOfPlacedOrderParams{SalesOrderID: &o.ID, MerchantReference: ref})
-	switch {
-	case err == nil:
-		out.Payment = &pay
-	case !errors.Is(err, pgx.ErrNoRows):
+	payments, err := e.queries.ListPaymentsByOrderIDs(ctx, []int64{o.ID})
+	if err != nil {
 		return out, err
+	}
+	// The card payment is the order's payment under its reference, not a refund, capture or void of it.
+	for i := len(payments) - 1; i >= 0; i-- {
+		if p := payments[i]; p.MerchantReference == ref && p.ParentPaymentID == nil {
+			out.Payment = &p
+			break
+		}
 	}
 	return out, nil
 }
@@ -604,25 +609,16 @@ func (e *Engine) placementCustomer(ctx context.Context, q *db.Queries, req Place
 			return c, nil
 		}
 		acc := oc.account
-		name := cmpOr(acc.Name, req.Customer.Name, oc.code)
-		currency := strings.ToUpper(cmpOr(acc.Currency, req.Currency))
+		name := cmp.Or(acc.Name, req.Customer.Name, oc.code)
+		currency := strings.ToUpper(cmp.Or(acc.Currency, req.Currency))
 		bill, _ := json.Marshal(req.Customer.BillTo)
 		ship := []byte("{}")
 		if req.ShipTo != nil {
 			ship, _ = json.Marshal(*req.ShipTo)
 		}
-		c, err := q.CreateCustomer(ctx, db.CreateCustomerParams{Code: oc.code, Name: name,
-			Email: nonEmpty(cmpOr(acc.Email, req.Customer.Email)), Phone: nonEmpty(cmpOr(acc.Telephone, req.Customer.Phone)),
-			Currency: currency, BillingAddress: bill, ShippingAddress: ship})
-		if err != nil {
-			return c, fmt.Errorf("sync: record customer %s: %w", oc.code, err)
-		}
-		if err := q.LinkCustomer(ctx, db.LinkCustomerParams{CustomerID: c.ID, System: "syspro", ExternalID: c.Code}); err != nil {
-			return c, err
-		}
-		return c, appendEvent(ctx, q, TopicCustomer, "customer.created", "customer", c.ID, map[string]any{
-			"customerId": c.ID, "code": c.Code, "name": c.Name, "source": "syspro",
-		})
+		return createCustomer(ctx, q, db.CreateCustomerParams{Code: oc.code, Name: name,
+			Email: nonEmpty(cmp.Or(acc.Email, req.Customer.Email)), Phone: nonEmpty(cmp.Or(acc.Telephone, req.Customer.Phone)),
+			Currency: currency, BillingAddress: bill, ShippingAddress: ship}, "syspro", oc.code)
 	}
 	first, last := splitName(req.Customer.Name)
 	t := GatewayTxn{Gateway: req.Payment.Gateway, Reference: req.Reference, Currency: req.Currency,
@@ -665,7 +661,7 @@ func (e *Engine) chargeCybersource(ctx context.Context, req PlaceOrderRequest, o
 			qty = 1 // lineItems take whole quantities; the line's total stays exact
 		}
 		pr.LineItems = append(pr.LineItems, cybersource.LineItem{ProductSKU: l.StockCode, ProductCode: "default",
-			ProductName: cmpOr(l.Description, l.StockCode), Quantity: qty, UnitPrice: l.UnitPrice,
+			ProductName: cmp.Or(l.Description, l.StockCode), Quantity: qty, UnitPrice: l.UnitPrice,
 			TotalAmount: l.Quantity.Mul(l.UnitPrice).Round(2)})
 	}
 	res, err := e.cfg.Cybersource.CreatePayment(ctx, pr)
@@ -696,43 +692,24 @@ func (e *Engine) chargeCybersource(ctx context.Context, req PlaceOrderRequest, o
 		GatewayStatusCode: res.Reason(), GatewayStatusDetail: redactCardNumbers(res.ErrorInformation.Message),
 		Reference: req.Reference, Amount: amount, Currency: req.Currency, OccurredAt: time.Now().UTC(),
 		AVSResult: strings.TrimSpace(res.ProcessorInformation.AVS.Code), CVCResult: strings.TrimSpace(res.ProcessorInformation.CardVerification.ResultCode),
-		Customer: Party{GatewayCustomerID: cmpOr(strings.TrimSpace(res.PaymentInformation.Customer.ID), p.TMSCustomerID),
+		Customer: Party{GatewayCustomerID: cmp.Or(strings.TrimSpace(res.PaymentInformation.Customer.ID), p.TMSCustomerID),
 			FirstName: first, LastName: last, Email: req.Customer.Email, Phone: req.Customer.Phone, BillTo: bill},
 		Raw: csRedactRaw(res.Raw),
 	}
-	card := res.PaymentInformation.Card
-	t.CardBrand = cybersourceCardBrand(card.Type, "", "")
-	if s := strings.TrimSpace(card.Suffix); len(s) == 4 && csAllDigits(s) {
-		t.CardLastFour = s
-	}
-	t.CardExpiryMonth, t.CardExpiryYear = csCardExpiry(card.ExpirationMonth, card.ExpirationYear)
+	t.setCybersourceCardAndRisk(res.PaymentInformation.Card, "", "", res.RiskInformation)
 	if p.TransientToken != "" && t.CardLastFour == "" {
 		// A payment answer need not describe the card; the token's own claims do (masked).
 		if info, err := cybersource.ParseTransientToken(p.TransientToken); err == nil {
-			if len(info.LastFour) == 4 && csAllDigits(info.LastFour) {
-				t.CardLastFour = info.LastFour
-			}
-			if t.CardBrand == "" {
-				t.CardBrand = cybersourceCardBrand(info.CardType, "", "")
-			}
-			if t.CardExpiryMonth == 0 {
-				t.CardExpiryMonth, t.CardExpiryYear = csCardExpiry(info.ExpirationMonth, info.ExpirationYear)
-			}
+			t.setCybersourceCardAndRisk(cybersource.CardSummary{Type: info.CardType, Suffix: info.LastFour,
+				ExpirationMonth: info.ExpirationMonth, ExpirationYear: info.ExpirationYear}, "", "", res.RiskInformation)
 		}
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(res.RiskInformation.Score.Result.String())); err == nil {
-		t.RiskScore = &n
-	}
+	// A payment's answer states the verdict by its status, not always by a profile decision.
 	switch {
 	case res.PendingReview():
 		t.RiskDecision = "review"
 	case res.Status == cybersource.StatusAuthorizedRiskDeclined:
 		t.RiskDecision = "reject"
-	}
-	for _, r := range res.RiskInformation.Rules {
-		if name := strings.TrimSpace(r.Name); name != "" {
-			t.RiskReasons = append(t.RiskReasons, name)
-		}
 	}
 	if res.Status == cybersource.StatusPendingAuthentication {
 		return t, &UserError{Code: ErrCodeAuthenticationRequired, Field: []string{"payment"},
@@ -874,6 +851,12 @@ func (e *Engine) awaitPlacedOrder(ctx context.Context, req PlaceOrderRequest, or
 // and the order cancelled.
 func (e *Engine) erpRefusedPlacement(ctx context.Context, req PlaceOrderRequest, orderID int64, pay db.Payment, posting db.ErpPosting) (PlacedOrder, error) {
 	sysproSaid := deref(posting.LastError)
+	// The order is cancelled first, with SYSPRO's reason, whether or not the void then succeeds.
+	if err := e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		return e.cancelOrderTx(ctx, tx, q, orderID, "SYSPRO refused the order: "+truncate(sysproSaid, 200))
+	}); err != nil {
+		return PlacedOrder{}, err
+	}
 	undo := "the payment was voided"
 	if _, err := e.VoidPayment(ctx, pay.ID, "placeOrder"); err != nil {
 		undo = "voiding the payment failed (" + err.Error() + "): finance must refund it"
@@ -888,14 +871,9 @@ func (e *Engine) erpRefusedPlacement(ctx context.Context, req PlaceOrderRequest,
 		}); aerr != nil {
 			return PlacedOrder{}, aerr
 		}
-	} else if err := e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		// The void cancels an order whose payment it was; make sure, and stop the posting.
-		return e.cancelOrderTx(ctx, tx, q, orderID, "SYSPRO refused the order: "+truncate(sysproSaid, 200))
-	}); err != nil {
-		return PlacedOrder{}, err
 	}
 	return PlacedOrder{}, &UserError{Code: ErrCodeErpRefused, Field: []string{"lines"},
-		Message: fmt.Sprintf("SYSPRO refused order %s: %s; %s and the order is cancelled", req.Reference, sysproSaid, undo)}
+		Message: fmt.Sprintf("SYSPRO refused order %s: %s; the order is cancelled and %s", req.Reference, sysproSaid, undo)}
 }
 
 // CreateOpayoMerchantSessionKey starts an Opayo card entry for a shopper's browser.
@@ -920,16 +898,6 @@ func splitName(name string) (string, string) {
 		return f[0], ""
 	}
 	return f[0], strings.Join(f[1:], " ")
-}
-
-// cmpOr is the first non-empty (after trimming) of values.
-func cmpOr(values ...string) string {
-	for _, v := range values {
-		if v = strings.TrimSpace(v); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func truncate(s string, n int) string {

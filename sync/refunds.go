@@ -161,9 +161,13 @@ func refundable(p db.Payment, r RefundRequest) error {
 	return nil
 }
 
+// refundReference is a refund's own reference (RF-<id>), at the gateway and on its SYSPRO credit
+// note: what a lookup after a lost answer finds it by.
+func refundReference(id int64) string { return fmt.Sprintf("RF-%d", id) }
+
 // sendRefund calls the gateway for a submitted refund and records what it said.
 func (e *Engine) sendRefund(ctx context.Context, refund db.Refund, pay db.Payment) (db.Refund, error) {
-	ref := fmt.Sprintf("RF-%d", refund.ID)
+	ref := refundReference(refund.ID)
 	var t GatewayTxn
 	var callErr error
 	switch {
@@ -325,7 +329,7 @@ func (e *Engine) RecheckRefund(ctx context.Context, refundID int64) (db.Refund, 
 	if err != nil {
 		return refund, err
 	}
-	ref := fmt.Sprintf("RF-%d", refund.ID)
+	ref := refundReference(refund.ID)
 	t, found, err := e.findRefund(ctx, pay, ref)
 	if err != nil {
 		return refund, err

@@ -23,11 +23,7 @@ func newRefundRig(t *testing.T) (*hubsync.Engine, *cybersourcesim.Server, *db.Qu
 	sim := cybersourcesim.New(cybersourcesim.Options{MaxHang: 20 * time.Millisecond})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	cs, err := cybersource.New(cybersource.Config{BaseURL: srv.URL, MerchantID: cybersourcesim.DefaultMerchantID,
-		KeyID: cybersourcesim.DefaultKeyID, Secret: cybersourcesim.DefaultSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := newCybersourceClient(t, srv.URL)
 	e, err := hubsync.New(hubsync.Config{Pool: pool, Cybersource: cs})
 	if err != nil {
 		t.Fatal(err)

@@ -156,11 +156,8 @@ func (e *Engine) RefreshOrderStatus(ctx context.Context, orderID int64) error {
 		if e.cfg.ArPaymentAt != ArPaymentAtShip {
 			return nil
 		}
-		// Receipts follow the goods: once SYSPRO has shipped the order, its payments are owed.
-		order, err := q.GetSalesOrder(ctx, orderID)
-		if err != nil || !shipped(order.Status) {
-			return err
-		}
+		// Receipts follow the goods: once SYSPRO has shipped the order, its payments are owed
+		// (enqueueArPaymentsTx checks that it has).
 		return e.enqueueArPaymentsTx(ctx, tx, q, orderID)
 	})
 }

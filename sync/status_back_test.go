@@ -34,16 +34,7 @@ func newReadBackEnv(t *testing.T, cfg hubsync.Config, start bool) *readBackEnv {
 	sim := sysprosim.New(sysprosim.Options{SeatsPerOperator: 8})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	newClient := func() *syspro.Client {
-		c, err := syspro.New(syspro.Config{BaseURL: srv.URL + sysprosim.BasePath, Operator: "ADMIN",
-			OperatorPassword: "admin", CompanyID: "EDU1", Seats: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(context.Background()) })
-		return c
-	}
-	cfg.Pool, cfg.Syspro = pool, newClient()
+	cfg.Pool, cfg.Syspro = pool, newSysproClient(t, srv.URL)
 	cfg.FetchPollInterval = 100 * time.Millisecond
 	cfg.Backoff = hubsync.Backoff{Base: 10 * time.Millisecond, Max: 200 * time.Millisecond}
 	e, err := hubsync.New(cfg)
@@ -62,7 +53,7 @@ func newReadBackEnv(t *testing.T, cfg hubsync.Config, start bool) *readBackEnv {
 			cancel()
 		})
 	}
-	return &readBackEnv{pool: pool, sim: sim, erp: newClient(), engine: e}
+	return &readBackEnv{pool: pool, sim: sim, erp: newSysproClient(t, srv.URL), engine: e}
 }
 
 // sysproOrder adds an order to SYSPRO for customer and returns its number.

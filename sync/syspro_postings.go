@@ -281,10 +281,7 @@ func sysproAddress(raw []byte) ([5]string, string) {
 		if part == "" || i == len(out) {
 			continue
 		}
-		if r := []rune(part); len(r) > 40 {
-			part = string(r[:40])
-		}
-		out[i] = part
+		out[i] = truncate(part, 40)
 		i++
 	}
 	return out, strings.ToUpper(strings.TrimSpace(a.PostalCode))

@@ -55,6 +55,7 @@ func runAPIKey(ctx context.Context, args []string, stderr io.Writer) error {
 	return errUsage
 }
 
+// dataDirFlag is the --data-dir flag of the commands that use the hub's database.
 func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", envOr("HUB_DATA_DIR", dataDirDefault), "directory of the private PostgreSQL cluster, used when DATABASE_URL is unset (env HUB_DATA_DIR)")
 }
@@ -78,7 +79,7 @@ func runAPIKeyCreate(ctx context.Context, args []string, stderr io.Writer) error
 	}
 	var key string
 	var row db.ApiKey
-	err = withQueries(ctx, *dataDir, stderr, func(q *db.Queries) error {
+	err = withQueries(ctx, *dataDir, stderr, true, func(q *db.Queries) error {
 		key, row, err = auth.CreateKey(ctx, q, *name, role)
 		return err
 	})
@@ -97,7 +98,7 @@ func runAPIKeyList(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var rows []db.ApiKey
-	if err := withQueries(ctx, *dataDir, stderr, func(q *db.Queries) (err error) {
+	if err := withQueries(ctx, *dataDir, stderr, true, func(q *db.Queries) (err error) {
 		rows, err = q.ListAPIKeys(ctx)
 		return err
 	}); err != nil {
@@ -129,7 +130,7 @@ func runAPIKeyRevoke(ctx context.Context, args []string, stderr io.Writer) error
 		return errUsage
 	}
 	var row db.ApiKey
-	err := withQueries(ctx, *dataDir, stderr, func(q *db.Queries) (err error) {
+	err := withQueries(ctx, *dataDir, stderr, true, func(q *db.Queries) (err error) {
 		row, err = q.RevokeAPIKey(ctx, *prefix)
 		return err
 	})
@@ -144,9 +145,9 @@ func runAPIKeyRevoke(ctx context.Context, args []string, stderr io.Writer) error
 }
 
 // withQueries runs f on the hub's database: the one at DATABASE_URL, or the private cluster in
-// dataDir (the one `hub serve` is running, or started for the command and stopped after it). The
-// database is migrated first, so that keys can be made before the first `hub serve`.
-func withQueries(ctx context.Context, dataDir string, stderr io.Writer, f func(q *db.Queries) error) (err error) {
+// dataDir (the one `hub serve` is running, or started for the command and stopped after it). With
+// migrate the database is migrated first, so that keys can be made before the first `hub serve`.
+func withQueries(ctx context.Context, dataDir string, stderr io.Writer, migrate bool, f func(q *db.Queries) error) (err error) {
 	// Only warnings: the command's own output is what its user is after.
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	database, err := openDatabase(ctx, dataDir, logger)
@@ -158,8 +159,10 @@ func withQueries(ctx context.Context, dataDir string, stderr io.Writer, f func(q
 			err = cerr
 		}
 	}()
-	if err := db.Migrate(ctx, database.URL); err != nil {
-		return err
+	if migrate {
+		if err := db.Migrate(ctx, database.URL); err != nil {
+			return err
+		}
 	}
 	pool, err := db.Connect(ctx, database.URL)
 	if err != nil {

@@ -104,11 +104,8 @@ func (s *SyncConfig) applyTo(ecfg *hubsync.Config) {
 	ecfg.CreateCustomers, ecfg.DefaultWarehouse, ecfg.ArPaymentAt = s.CreateCustomers, s.DefaultWarehouse, s.ArPaymentAt
 	d, _ := s.durations()
 	ecfg.PollInterval, ecfg.StatusInterval, ecfg.RescueAfter = d["pollInterval"], d["statusInterval"], d["rescueAfter"]
-	ecfg.Backoff = hubsync.Backoff{Base: d["retryBase"], Max: d["retryMax"]}
-	if ecfg.Backoff.Base == 0 || ecfg.Backoff.Max == 0 {
-		def := hubsync.BackoffDefault
-		ecfg.Backoff.Base, ecfg.Backoff.Max = cmp.Or(ecfg.Backoff.Base, def.Base), cmp.Or(ecfg.Backoff.Max, def.Max)
-	}
+	def := hubsync.BackoffDefault
+	ecfg.Backoff = hubsync.Backoff{Base: cmp.Or(d["retryBase"], def.Base), Max: cmp.Or(d["retryMax"], def.Max)}
 }
 
 // durations parses the duration keys that are set.

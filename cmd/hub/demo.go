@@ -128,13 +128,15 @@ func runDemo(ctx context.Context, args []string, stderr io.Writer) error {
 		return hubErr
 	}
 
-	gen, err := newDemoGenerator(sims, &prefixWriter{prefix: "order ", w: out})
+	gen, err := sims.Generator(&prefixWriter{prefix: "order ", w: out})
 	if err != nil {
 		return err
 	}
+	gen.RunID = strings.ToUpper(strconv.FormatInt(time.Now().Unix()%(36*36*36*36*36), 36))
 	// A fresh admin key each run: a key is kept only as a hash, so an earlier run's cannot be shown.
+	// The hub is ready, so its database is migrated.
 	var adminKey string
-	if err := withQueries(ctx, *dataDir, out, func(q *db.Queries) (err error) {
+	if err := withQueries(ctx, *dataDir, out, false, func(q *db.Queries) (err error) {
 		adminKey, _, err = auth.CreateKey(ctx, q, "hub demo "+gen.RunID, auth.Admin)
 		return err
 	}); err != nil {
@@ -234,19 +236,6 @@ func waitReady(ctx context.Context, hubURL string, hubStopped <-chan struct{}) e
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func newDemoGenerator(sims *simulators.Set, log io.Writer) (*traffic.Generator, error) {
-	cs, err := sims.CybersourceClient()
-	if err != nil {
-		return nil, err
-	}
-	op, err := sims.OpayoClient()
-	if err != nil {
-		return nil, err
-	}
-	return &traffic.Generator{Cybersource: cs, Opayo: op, Seed: time.Now().UnixNano(), Log: log,
-		RunID: strings.ToUpper(strconv.FormatInt(time.Now().Unix()%(36*36*36*36*36), 36))}, nil
 }
 
 // demoTraffic places the first orders at rate, then one every trickle until ctx ends.

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 	"github.com/payhub/payhub/connectors/opayo/opayosim"
 	"github.com/payhub/payhub/connectors/syspro/sysprosim"
 )
-
-// demoLog collects the demo's output while the test reads it.
-type demoLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *demoLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *demoLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // unconfigured clears DATABASE_URL and HUB_* for the test, as on a machine where nothing is set.
 func unconfigured(t *testing.T) {
@@ -65,7 +46,7 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	unconfigured(t)
 	dir := dataDir(t)
 	hub, syspro, opayo, cybersource := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
-	var out demoLog
+	var out lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -137,7 +118,6 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	}
 
 	waitFor("placed 5 orders", 15*time.Second)
-	placed := time.Now()
 	var cs cybersourcesim.Snapshot
 	getJSON(t, "http://"+cybersource+"/_sim/state", &cs)
 	var op opayosim.Snapshot
@@ -154,20 +134,6 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	if payments+len(op.Transactions) != 5 || payments < 3 {
 		t.Errorf("the gateways have %d Cybersource payments and %d Opayo transactions, want 5 orders in all", payments, len(op.Transactions))
 	}
-
-	// For information only: what reached the hub and SYSPRO (the pipeline is being finished elsewhere).
-	time.Sleep(time.Until(placed.Add(10 * time.Second)))
-	getJSON(t, "http://"+cybersource+"/_sim/state", &cs)
-	statuses := map[int]int{}
-	for _, d := range cs.WebhookDeliveries {
-		for _, a := range d.Attempts {
-			statuses[a.ResponseCode]++
-		}
-	}
-	var erp sysprosim.Snapshot
-	getJSON(t, "http://"+syspro+"/_sim/state", &erp)
-	t.Logf("%v after the orders: %d Cybersource webhook deliveries (attempts by HTTP status %v), %d sales orders in SYSPRO",
-		time.Since(placed).Round(time.Second), len(cs.WebhookDeliveries), statuses, len(erp.SalesOrders))
 
 	stop()
 	if left := postgresProcesses(t, dir); len(left) > 0 {
@@ -204,7 +170,7 @@ func TestDemoRefusesABusyHubAddressBeforeStartingAnything(t *testing.T) {
 	defer busy.Close()
 	dir := filepath.Join(t.TempDir(), "demo")
 	syspro := freeAddr(t)
-	var out demoLog
+	var out lockedBuffer
 	err = runDemo(context.Background(), []string{"--addr", busy.Addr().String(), "--data-dir", dir,
 		"--syspro", syspro, "--opayo", freeAddr(t), "--cybersource", freeAddr(t)}, &out)
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {

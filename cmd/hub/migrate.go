@@ -10,7 +10,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", envOr("HUB_DATA_DIR", dataDirDefault), "directory of the private PostgreSQL cluster, used when DATABASE_URL is unset (env HUB_DATA_DIR)")
+	dataDir := dataDirFlag(fs)
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"log/slog"
 	"net"
@@ -296,16 +295,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-type requestIDKey struct{}
-
-// requestID is the id of the request ctx belongs to, or "".
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey{}).(string)
-	return id
-}
-
 // requestMiddleware gives each request an id (the caller's X-Request-Id when it is sane, else a
-// new one), echoes it in the response, puts it and a logger carrying it in the request context
+// new one), echoes it in the response, puts a logger carrying it in the request context
 // (hubsync.LoggerFrom), counts the request in m (when not nil) and writes one access log line.
 func requestMiddleware(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +311,7 @@ func requestMiddleware(next http.Handler, logger *slog.Logger, m *httpMetrics) h
 			path = path[:logPathMaxLen] + "..."
 		}
 		log := logger.With(slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", path))
-		ctx := context.WithValue(hubsync.WithLogger(r.Context(), log), requestIDKey{}, id)
+		ctx := hubsync.WithLogger(r.Context(), log)
 		r = r.WithContext(ctx)
 		rec := &recorder{ResponseWriter: w}
 		completed := false

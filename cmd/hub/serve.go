@@ -36,7 +36,7 @@ const (
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("HUB_ADDR", addrDefault), "address to listen on (env HUB_ADDR)")
-	dataDir := fs.String("data-dir", envOr("HUB_DATA_DIR", dataDirDefault), "directory of the private PostgreSQL cluster, used when DATABASE_URL is unset (env HUB_DATA_DIR)")
+	dataDir := dataDirFlag(fs)
 	configPath := fs.String("config", os.Getenv("HUB_CONFIG"), "YAML configuration file of the connectors; every key can also be set by env HUB_<SECTION>_<KEY> (env HUB_CONFIG)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

@@ -26,7 +26,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/payhub/payhub/cmd/internal/simulators"
 	"github.com/payhub/payhub/cmd/internal/traffic"
@@ -169,9 +168,10 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 	defer sims.Close()
 	var gen *traffic.Generator
 	if o.orders > 0 {
-		if gen, err = newGenerator(sims, o, stdout); err != nil {
+		if gen, err = sims.Generator(stdout); err != nil {
 			return err
 		}
+		gen.Orders, gen.Rate = o.orders, o.rate
 	}
 
 	var banner strings.Builder
@@ -194,21 +194,6 @@ func serve(ctx context.Context, o options, stdout io.Writer) error {
 		}
 	}
 	return <-served
-}
-
-// newGenerator builds the shop's traffic generator on the clients of the gateway simulators
-// that run; its log goes to w.
-func newGenerator(sims *simulators.Set, o options, w io.Writer) (*traffic.Generator, error) {
-	cs, err := sims.CybersourceClient()
-	if err != nil {
-		return nil, err
-	}
-	op, err := sims.OpayoClient()
-	if err != nil {
-		return nil, err
-	}
-	return &traffic.Generator{Cybersource: cs, Opayo: op, Orders: o.orders, Rate: o.rate,
-		Seed: time.Now().UnixNano(), Log: w}, nil
 }
 
 func loadFixture(path string) (fixture, error) {

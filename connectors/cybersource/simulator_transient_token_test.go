@@ -19,12 +19,6 @@ import (
 // /_sim/transient-tokens (the stand-in for the shopper's browser and Microform), then the real
 // client pays with it, never seeing a card number.
 
-type issuedToken struct {
-	TransientToken string    `json:"transientToken"`
-	JTI            string    `json:"jti"`
-	ExpiresAt      time.Time `json:"expiresAt"`
-}
-
 // simControl calls a /_sim route and returns the status and body.
 func simControl(t *testing.T, env simEnv, path, body string) (int, []byte) {
 	t.Helper()
@@ -41,7 +35,7 @@ func simControl(t *testing.T, env simEnv, path, body string) (int, []byte) {
 }
 
 // issueToken tokenizes a card through POST /_sim/transient-tokens.
-func issueToken(t *testing.T, env simEnv, pan, month, year, cvn string) issuedToken {
+func issueToken(t *testing.T, env simEnv, pan, month, year, cvn string) cybersourcesim.IssuedTransientToken {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"number": pan, "expirationMonth": month, "expirationYear": year, "securityCode": cvn})
 	status, raw := simControl(t, env, "/_sim/transient-tokens", string(body))
@@ -51,7 +45,7 @@ func issueToken(t *testing.T, env simEnv, pan, month, year, cvn string) issuedTo
 	if bytes.Contains(raw, []byte(pan)) || (cvn != "" && bytes.Contains(raw, []byte(`"`+cvn+`"`))) {
 		t.Fatalf("the token answer holds the card: %s", raw)
 	}
-	var tok issuedToken
+	var tok cybersourcesim.IssuedTransientToken
 	if err := json.Unmarshal(raw, &tok); err != nil || tok.TransientToken == "" || tok.JTI == "" || tok.ExpiresAt.IsZero() {
 		t.Fatalf("token answer %s: %v", raw, err)
 	}

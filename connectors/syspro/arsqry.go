@@ -20,8 +20,7 @@ type CustomerAccount struct {
 	Name        string
 	Currency    string
 	CreditLimit decimal.Decimal
-	// Balance is what the customer owes (CurrentBalance); meaningful when Reported.Balance says
-	// the output carried it.
+	// Balance is what the customer owes (CurrentBalance); zero when the output does not carry it.
 	Balance decimal.Decimal
 	// OnHold is SYSPRO's CustomerOnHold flag.
 	OnHold bool
@@ -41,8 +40,6 @@ type CustomerFieldsReported struct {
 	Telephone bool
 	// SoldTo is true when any of SoldToAddr1..5 or SoldPostalCode was present.
 	SoldTo bool
-	// Balance is true when CurrentBalance was present and a number.
-	Balance bool
 }
 
 type arsqryQuery struct {
@@ -110,10 +107,8 @@ func parseCustomerAccount(resp *Response) *CustomerAccount {
 	if d, err := decimal.NewFromString(leaf("CreditLimit")); err == nil {
 		acc.CreditLimit = d
 	}
-	if v, ok := present("CurrentBalance"); ok {
-		if d, err := decimal.NewFromString(v); err == nil {
-			acc.Balance, acc.Reported.Balance = d, true
-		}
+	if d, err := decimal.NewFromString(leaf("CurrentBalance")); err == nil {
+		acc.Balance = d
 	}
 	acc.Email, acc.Reported.Email = present("Email")
 	acc.Telephone, acc.Reported.Telephone = present("Telephone")

@@ -166,16 +166,22 @@ func (c *Client) PostCreditNote(ctx context.Context, cn CreditNote) (*CreditNote
 	if res.CreditNoteNumber == "" {
 		return res, &Error{Class: ClassBusiness, Op: opTransactionPost, BusinessObject: BusinessObjectSORTCH, Message: "no credit note number returned"}
 	}
-	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, cn.Lines, cn.ValidateOnly)
+	return res, c.postCreditNoteLines(ctx, res, cn.Lines)
+}
+
+// postCreditNoteLines adds lines to the credit note res names with SORTCL, adding SYSPRO's
+// warnings to res.
+func (c *Client) postCreditNoteLines(ctx context.Context, res *CreditNoteResult, lines []CreditNoteLine) error {
+	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, lines, false)
 	if err != nil {
-		return res, err
+		return err
 	}
 	lresp, err := c.Post(ctx, BusinessObjectSORTCL, lp, lx)
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.Warnings = append(res.Warnings, lresp.Warnings...)
-	return res, nil
+	return nil
 }
 
 // PostCreditNoteOnce is PostCreditNote made safe to retry: a credit note carrying the same
@@ -200,16 +206,7 @@ func (c *Client) PostCreditNoteOnce(ctx context.Context, cn CreditNote) (*Credit
 	if err != nil || n > 0 {
 		return res, err
 	}
-	lp, lx, err := CreditNoteLinesXML(res.CreditNoteNumber, cn.Lines, false)
-	if err != nil {
-		return res, err
-	}
-	lresp, err := c.Post(ctx, BusinessObjectSORTCL, lp, lx)
-	if err != nil {
-		return res, err
-	}
-	res.Warnings = append(res.Warnings, lresp.Warnings...)
-	return res, nil
+	return res, c.postCreditNoteLines(ctx, res, cn.Lines)
 }
 
 // stockedLineCount is how many stocked lines SORQRY reports for a sales order or credit note.

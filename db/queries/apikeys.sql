@@ -20,6 +20,8 @@ SELECT * FROM api_keys ORDER BY created_at, id;
 -- name: RevokeAPIKey :one
 UPDATE api_keys SET revoked_at = now() WHERE prefix = $1 AND revoked_at IS NULL RETURNING *;
 
--- APIKeyLive says whether a key is still good: false once revoked (or gone).
--- name: APIKeyLive :one
-SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL);
+-- ListRevokedAPIKeys picks, of the given keys, those revoked (or gone): the open websockets of
+-- these are closed.
+-- name: ListRevokedAPIKeys :many
+SELECT k.id::bigint FROM unnest(sqlc.arg(ids)::bigint[]) AS k(id)
+WHERE NOT EXISTS (SELECT 1 FROM api_keys a WHERE a.id = k.id AND a.revoked_at IS NULL);

@@ -5,11 +5,3 @@ INSERT INTO sales_orders (customer_id, customer_po_number, status, source, curre
     tax_amount, shipping_amount, total_amount, ship_to, ordered_at, placement_key)
 VALUES ($1, $2, 'received', 'shop', $3, $4, 0, 0, $4, $5, $6, $7)
 RETURNING *;
-
--- name: GetPaymentOfPlacedOrder :one
--- The card payment a placement made: the order's payment under its own reference, not a refund,
--- capture or void of it.
-SELECT * FROM payments
-WHERE sales_order_id = $1 AND merchant_reference = $2 AND parent_payment_id IS NULL
-ORDER BY id DESC
-LIMIT 1;

@@ -60,9 +60,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
 -- name: SetSalesOrderStatus :one
 UPDATE sales_orders SET status = $2, hold_reason = $3 WHERE id = $1 RETURNING *;
 
--- name: SetSalesOrderCustomer :exec
-UPDATE sales_orders SET customer_id = $2 WHERE id = $1 AND customer_id IS NULL;
-
 -- name: GetCustomerByEmail :one
 SELECT * FROM customers WHERE lower(email) = lower(sqlc.arg(email)::text) ORDER BY id LIMIT 1;
 

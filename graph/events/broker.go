@@ -191,7 +191,7 @@ func (e *CutOffError) Error() string {
 	return fmt.Sprintf("%s; reconnect with after: %q", e.Reason, e.Resume.Cursor())
 }
 
-// ErrStopped is returned by Stream (and Subscription.Next) once the broker has stopped.
+// ErrStopped is returned by Subscription.Next once the broker has stopped.
 var ErrStopped = errors.New("events: the broker has stopped")
 
 // Request says what a subscriber wants.
@@ -289,13 +289,6 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 // Done is closed when the broker has stopped.
 func (b *Broker) Done() <-chan struct{} { return b.done }
 
-// Position is how far the broker has read the log.
-func (b *Broker) Position() Position {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pos
-}
-
 // Stats are the broker's counters.
 type Stats struct {
 	Subscribers int
@@ -312,25 +305,6 @@ func (b *Broker) Stats() Stats {
 	n := b.count
 	b.mu.Unlock()
 	return Stats{Subscribers: n, Delivered: b.delivered.Load(), CutSlow: b.cutSlow.Load(), Listening: b.listening.Load()}
-}
-
-// Stream serves one subscriber: the events of req.Topic after req.After that req.Match takes, in
-// log order, each passed to send, until ctx ends (ctx.Err() is returned), send fails (its error is
-// returned), or the broker cuts the subscriber off (a *CutOffError). send may block: the
-// subscriber's pace is its own while it replays from the log, and its queue absorbs up to
-// Config.Buffer live events. It is Subscribe and Next in a loop.
-func (b *Broker) Stream(ctx context.Context, req Request, send func(*Event) error) error {
-	sub := b.Subscribe(req)
-	defer sub.Close()
-	for {
-		ev, err := sub.Next(ctx)
-		if err != nil {
-			return err
-		}
-		if err := send(ev); err != nil {
-			return err
-		}
-	}
 }
 
 // Subscription is one subscriber's stream, read with Next by one goroutine at a time (the reader

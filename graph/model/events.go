@@ -46,6 +46,17 @@ var subjectTypes = map[string]string{
 // "" when the API has none.
 func SubjectTypeName(subjectType string) string { return subjectTypes[subjectType] }
 
+// StoredSubjectType is the subject type the tables store for rows of the API's type typeName,
+// "" when there is none: SubjectTypeName the other way.
+func StoredSubjectType(typeName string) string {
+	for stored, t := range subjectTypes {
+		if t == typeName {
+			return stored
+		}
+	}
+	return ""
+}
+
 // EventFromLog converts an event as the broker delivers it.
 func EventFromLog(e *events.Event) *Event {
 	out := &Event{

@@ -1,7 +1,7 @@
 // Package simulators starts Payhub's simulators of the outside systems (SYSPRO e.net, Opayo,
 // Cybersource) on TCP addresses, with the credentials of INTERFACES.md by default, for the
 // `sandbox` command and for `hub demo`. It also builds gateway clients that talk to the
-// simulators it started, for the traffic generator.
+// simulators it started, and the traffic generator that pays through them.
 //
 // Every address is bound by Start, before anything is served or printed, so a busy port fails
 // the whole set at once.
@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/payhub/payhub/cmd/internal/traffic"
 	"github.com/payhub/payhub/connectors/cybersource"
 	"github.com/payhub/payhub/connectors/cybersource/cybersourcesim"
 	"github.com/payhub/payhub/connectors/opayo"
@@ -241,6 +242,20 @@ func (s *Set) OpayoClient() (*opayo.Client, error) {
 	return opayo.New(opayo.Config{PiURL: s.OpayoPiURL(), IntegrationKey: c.IntegrationKey,
 		IntegrationPassword: c.IntegrationPassword, Vendor: c.Vendor, ReportingURL: s.OpayoReportingURL(),
 		ReportingUser: c.ReportingUser, ReportingPassword: c.ReportingPassword, HTTPClient: &http.Client{Timeout: clientTimeout}})
+}
+
+// Generator returns a shop (cmd/internal/traffic) that pays through the gateway simulators that
+// run, seeded from the clock, logging to log. The caller sets Orders, Rate and RunID.
+func (s *Set) Generator(log io.Writer) (*traffic.Generator, error) {
+	cs, err := s.CybersourceClient()
+	if err != nil {
+		return nil, err
+	}
+	op, err := s.OpayoClient()
+	if err != nil {
+		return nil, err
+	}
+	return &traffic.Generator{Cybersource: cs, Opayo: op, Seed: time.Now().UnixNano(), Log: log}, nil
 }
 
 // Banner writes where each simulator listens and which credentials it accepts.

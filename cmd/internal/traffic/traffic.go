@@ -33,6 +33,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payhub/payhub/connectors/cybersource"
+	"github.com/payhub/payhub/connectors/cybersource/cybersourcesim"
 	"github.com/payhub/payhub/connectors/opayo"
 )
 
@@ -97,56 +98,26 @@ type Generator struct {
 // Summary counts the orders one Run placed, by category. Orders whose gateway calls failed
 // (transport errors, refusals) count as Failed only.
 type Summary struct {
-	Orders        int
-	CleanSales    int
-	Declines      int
-	Reviews       int
-	Refunds       int
-	BadStock      int
-	OpayoPayments int
-	Failed        int
+	Orders int
+	Failed int
+	placed [numCategories]int
 }
 
 // Count returns how many orders of category c were placed.
 func (s Summary) Count(c Category) int {
-	switch c {
-	case CleanSale:
-		return s.CleanSales
-	case Decline:
-		return s.Declines
-	case FraudReview:
-		return s.Reviews
-	case Refunded:
-		return s.Refunds
-	case BadStock:
-		return s.BadStock
-	case OpayoPayment:
-		return s.OpayoPayments
+	if c < 0 || c >= numCategories {
+		return 0
 	}
-	return 0
+	return s.placed[c]
 }
 
-func (s *Summary) add(c Category) {
-	switch c {
-	case CleanSale:
-		s.CleanSales++
-	case Decline:
-		s.Declines++
-	case FraudReview:
-		s.Reviews++
-	case Refunded:
-		s.Refunds++
-	case BadStock:
-		s.BadStock++
-	case OpayoPayment:
-		s.OpayoPayments++
-	}
-}
+func (s *Summary) add(c Category) { s.placed[c]++ }
 
 // String is a one-line account: "50 orders: 37 clean sales, 4 declined, ...".
 func (s Summary) String() string {
+	p := s.placed
 	return fmt.Sprintf("%d orders: %d clean sales, %d declined, %d fraud reviews, %d refunded, %d with an unknown stock code, %d Opayo payments, %d failed",
-		s.Orders, s.CleanSales, s.Declines, s.Reviews, s.Refunds, s.BadStock, s.OpayoPayments, s.Failed)
+		s.Orders, p[CleanSale], p[Decline], p[FraudReview], p[Refunded], p[BadStock], p[OpayoPayment], s.Failed)
 }
 
 // ErrNoGateway is Run's answer when neither client is set.
@@ -273,7 +244,7 @@ func (o order) who() string {
 func (o order) email() string {
 	if o.cat == FraudReview && !o.opayo && o.variant%2 == 1 {
 		_, domain, _ := strings.Cut(o.cust.email, "@")
-		return "review@" + domain
+		return cybersourcesim.EmailReviewPrefix + domain
 	}
 	return o.cust.email
 }
@@ -312,13 +283,8 @@ func (g *Generator) place(ctx context.Context, o order) (string, error) {
 	return g.placeCybersource(ctx, o)
 }
 
-// Cybersource's sandbox cards (cybersourcesim/doc.go).
+// Cybersource's sandbox cards are cybersourcesim's; Opayo's test cards (opayosim/doc.go) follow.
 const (
-	cardApprove       = "4111111111111111"
-	cardApproveMC     = "5555555555554444"
-	cardDecline       = "4000000000000002"
-	cardDeclineFunds  = "4000000000009995"
-	cvvReview         = "999"
 	cvvGood           = "123"
 	opayoCardVisa     = "4929000000006"
 	opayoCardMC       = "5404000000000001"
@@ -327,17 +293,17 @@ const (
 )
 
 func (g *Generator) placeCybersource(ctx context.Context, o order) (string, error) {
-	card := &cybersource.Card{Number: cardApprove, SecurityCode: cvvGood, Type: "001"}
+	card := &cybersource.Card{Number: cybersourcesim.CardVisa, SecurityCode: cvvGood, Type: "001"}
 	if o.variant%3 == 0 {
-		card = &cybersource.Card{Number: cardApproveMC, SecurityCode: cvvGood, Type: "002"}
+		card = &cybersource.Card{Number: cybersourcesim.CardMastercard, SecurityCode: cvvGood, Type: "002"}
 	}
 	switch {
 	case o.cat == Decline && o.variant%2 == 0:
-		card = &cybersource.Card{Number: cardDecline, SecurityCode: cvvGood, Type: "001"}
+		card = &cybersource.Card{Number: cybersourcesim.CardDeclined, SecurityCode: cvvGood, Type: "001"}
 	case o.cat == Decline:
-		card = &cybersource.Card{Number: cardDeclineFunds, SecurityCode: cvvGood, Type: "001"}
+		card = &cybersource.Card{Number: cybersourcesim.CardInsufficientFunds, SecurityCode: cvvGood, Type: "001"}
 	case o.cat == FraudReview && o.variant%2 == 0:
-		card.SecurityCode = cvvReview
+		card.SecurityCode = cybersourcesim.SecurityCodeCVFailed
 	}
 	expiry := time.Now().AddDate(3, 0, 0)
 	card.ExpirationMonth, card.ExpirationYear = fmt.Sprintf("%02d", int(expiry.Month())), strconv.Itoa(expiry.Year())

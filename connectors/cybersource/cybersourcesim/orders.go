@@ -90,13 +90,9 @@ func readOrderData(now time.Time, o orderInformationIn, currency string) (*Addre
 // lineAmount reads a line item amount: a plain decimal, not negative, truncated to the currency's
 // decimals.
 func lineAmount(now time.Time, field, raw, currency string) (decimal.Decimal, *apiError) {
-	raw = strings.TrimSpace(raw)
-	if !amountSyntax.MatchString(raw) {
-		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
-	}
-	d, err := decimal.NewFromString(raw)
-	if err != nil {
-		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
+	d, e := parseDecimal(now, field, raw)
+	if e != nil {
+		return decimal.Zero, e
 	}
 	if d.IsNegative() {
 		return decimal.Zero, invalidField(now, field, "must not be negative")

@@ -2,10 +2,8 @@ package cybersourcesim
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,13 +140,7 @@ func (s *Server) signTransientToken(payload obj) string {
 	header, _ := json.Marshal(obj{"kid": TransientTokenKeyID, "alg": "RS256"})
 	body, _ := json.Marshal(payload)
 	signingInput := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(body)
-	return signingInput + "." + base64.RawURLEncoding.EncodeToString(s.flexMAC(signingInput))
-}
-
-func (s *Server) flexMAC(signingInput string) []byte {
-	m := hmac.New(sha256.New, s.flexKey)
-	m.Write([]byte(signingInput))
-	return m.Sum(nil)
+	return signingInput + "." + base64.RawURLEncoding.EncodeToString(hmacSHA256(s.flexKey, []byte(signingInput)))
 }
 
 // newJTI returns a random 64-character jti. The caller holds s.mu.
@@ -193,7 +185,7 @@ func (s *Server) redeemTransientToken(now time.Time, text string) (*transientTok
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	tt := s.state.transientTokens[claims.JTI]
-	if err != nil || tt == nil || header.Kid != TransientTokenKeyID || !hmac.Equal(sig, s.flexMAC(parts[0]+"."+parts[1])) {
+	if err != nil || tt == nil || header.Kid != TransientTokenKeyID || !hmac.Equal(sig, hmacSHA256(s.flexKey, []byte(parts[0]+"."+parts[1]))) {
 		return nil, invalidField(now, fieldTransientToken, "is not a transient token issued to this merchant")
 	}
 	if tt.UsedBy != "" {
@@ -235,13 +227,9 @@ func (s *Server) handleSimTransientToken(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	issued, err := s.IssueTransientToken(req)
-	var refused errTransientTokenCard
-	switch {
-	case errors.As(err, &refused):
-		writeJSON(w, http.StatusBadRequest, obj{"error": refused.Error()})
-	case err != nil:
-		writeJSON(w, http.StatusInternalServerError, obj{"error": "could not issue the token"})
-	default:
-		writeJSON(w, http.StatusCreated, issued)
+	if err != nil { // always an errTransientTokenCard
+		writeJSON(w, http.StatusBadRequest, obj{"error": err.Error()})
+		return
 	}
+	writeJSON(w, http.StatusCreated, issued)
 }

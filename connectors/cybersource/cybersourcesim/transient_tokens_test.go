@@ -197,15 +197,16 @@ func TestTransientTokenExpiryAndCredits(t *testing.T) {
 	b.pay(t, tokenReq("ex-1", "1.00", tok.TransientToken))
 
 	late := b.issue(t, `{"number":"4111111111111111","expirationMonth":"12","expirationYear":"2031","securityCode":"123"}`)
+	idle := b.issue(t, `{"number":"4111111111111111","expirationMonth":"12","expirationYear":"2031","securityCode":"123"}`)
 	b.control(t, http.MethodPost, "/_sim/clock", `{"advance":"16m"}`)
 	r := b.must(t, http.StatusBadRequest, http.MethodPost, "/pts/v2/payments", tokenReq("ex-2", "1.00", late.TransientToken))
 	if r.str("reason") != "INVALID_DATA" || !strings.Contains(r.str("message"), "expired") {
 		t.Fatalf("expired: %s", r.raw)
 	}
-	// Issuing another token sweeps the card data of expired ones.
+	// Issuing another token sweeps the card data of expired ones, even of one never presented.
 	b.issue(t, `{"number":"5555555555554444","expirationMonth":"12","expirationYear":"2031"}`)
 	b.sim.mu.Lock()
-	kept := *b.sim.state.transientTokens[late.JTI]
+	kept := *b.sim.state.transientTokens[idle.JTI]
 	b.sim.mu.Unlock()
 	if kept.pan != "" || kept.securityCode != "" {
 		t.Fatal("an expired token still holds its card")

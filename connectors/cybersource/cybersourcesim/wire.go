@@ -161,13 +161,9 @@ var amountSyntax = regexp.MustCompile(`^-?[0-9]+(\.[0-9]*)?$`)
 // that is not a valid amount for the currency (not positive, too many decimals, too large) is
 // INVALID_AMOUNT.
 func parseAmount(now time.Time, field, raw, currency string) (decimal.Decimal, *apiError) {
-	raw = strings.TrimSpace(raw)
-	if !amountSyntax.MatchString(raw) {
-		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
-	}
-	d, err := decimal.NewFromString(raw)
-	if err != nil {
-		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
+	d, e := parseDecimal(now, field, raw)
+	if e != nil {
+		return decimal.Zero, e
 	}
 	bad := func(why string) *apiError {
 		return invalidRequest(now, reasonInvalidAmount, "Declined - The amount is invalid: "+field+" "+why,
@@ -182,6 +178,19 @@ func parseAmount(now time.Time, field, raw, currency string) (decimal.Decimal, *
 		return decimal.Zero, bad("exceeds the maximum amount")
 	}
 	return d.Round(int32(currencyExponent(currency))), nil
+}
+
+// parseDecimal reads a plain decimal; anything else is INVALID_DATA.
+func parseDecimal(now time.Time, field, raw string) (decimal.Decimal, *apiError) {
+	raw = strings.TrimSpace(raw)
+	if !amountSyntax.MatchString(raw) {
+		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
+	}
+	d, err := decimal.NewFromString(raw)
+	if err != nil {
+		return decimal.Zero, invalidField(now, field, "is not a decimal amount")
+	}
+	return d, nil
 }
 
 var maxAmount = decimal.RequireFromString("999999999.99")
