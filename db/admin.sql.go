@@ -10,7 +10,7 @@ import (
 )
 
 const getAnomaly = `-- name: GetAnomaly :one
-SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at FROM anomalies WHERE id = $1
+SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at, score, explanation FROM anomalies WHERE id = $1
 `
 
 func (q *Queries) GetAnomaly(ctx context.Context, id int64) (Anomaly, error) {
@@ -31,12 +31,14 @@ func (q *Queries) GetAnomaly(ctx context.Context, id int64) (Anomaly, error) {
 		&i.ResolutionNote,
 		&i.DetectedAt,
 		&i.UpdatedAt,
+		&i.Score,
+		&i.Explanation,
 	)
 	return i, err
 }
 
 const getAnomalyForUpdate = `-- name: GetAnomalyForUpdate :one
-SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at FROM anomalies WHERE id = $1 FOR UPDATE
+SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at, score, explanation FROM anomalies WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetAnomalyForUpdate(ctx context.Context, id int64) (Anomaly, error) {
@@ -57,6 +59,8 @@ func (q *Queries) GetAnomalyForUpdate(ctx context.Context, id int64) (Anomaly, e
 		&i.ResolutionNote,
 		&i.DetectedAt,
 		&i.UpdatedAt,
+		&i.Score,
+		&i.Explanation,
 	)
 	return i, err
 }
@@ -108,7 +112,7 @@ func (q *Queries) GetMappingRuleForUpdate(ctx context.Context, arg GetMappingRul
 const resolveAnomaly = `-- name: ResolveAnomaly :one
 UPDATE anomalies SET status = 'resolved', resolved_by = $2, resolved_at = now(), resolution_note = $3
 WHERE id = $1
-RETURNING id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at
+RETURNING id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at, score, explanation
 `
 
 type ResolveAnomalyParams struct {
@@ -136,6 +140,8 @@ func (q *Queries) ResolveAnomaly(ctx context.Context, arg ResolveAnomalyParams) 
 		&i.ResolutionNote,
 		&i.DetectedAt,
 		&i.UpdatedAt,
+		&i.Score,
+		&i.Explanation,
 	)
 	return i, err
 }

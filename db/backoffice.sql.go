@@ -168,7 +168,7 @@ func (q *Queries) CountRefunds(ctx context.Context, arg CountRefundsParams) (int
 }
 
 const listAnomalies = `-- name: ListAnomalies :many
-SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at FROM anomalies
+SELECT id, kind, severity, subject_type, subject_id, dedupe_key, summary, details, status, resolved_by, resolved_at, resolution_note, detected_at, updated_at, score, explanation FROM anomalies
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text[] IS NULL OR severity = ANY($2::text[]))
   AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
@@ -225,6 +225,8 @@ func (q *Queries) ListAnomalies(ctx context.Context, arg ListAnomaliesParams) ([
 			&i.ResolutionNote,
 			&i.DetectedAt,
 			&i.UpdatedAt,
+			&i.Score,
+			&i.Explanation,
 		); err != nil {
 			return nil, err
 		}

@@ -168,10 +168,11 @@ func (q *Queries) ListEventsAfter(ctx context.Context, arg ListEventsAfterParams
 
 const raiseAnomaly = `-- name: RaiseAnomaly :one
 WITH prev AS (SELECT status FROM anomalies WHERE dedupe_key = $5)
-INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details, score, explanation)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (dedupe_key) DO UPDATE
 SET summary = EXCLUDED.summary, details = EXCLUDED.details, severity = EXCLUDED.severity,
+    score = EXCLUDED.score, explanation = EXCLUDED.explanation,
     status = CASE WHEN anomalies.status = 'resolved' THEN 'open' ELSE anomalies.status END,
     detected_at = now()
 RETURNING anomalies.id, (xmax = 0 OR coalesce((SELECT status FROM prev), 'resolved') = 'resolved')::boolean AS opened
@@ -185,6 +186,8 @@ type RaiseAnomalyParams struct {
 	DedupeKey   string
 	Summary     string
 	Details     []byte
+	Score       *float64
+	Explanation *string
 }
 
 type RaiseAnomalyRow struct {
@@ -204,6 +207,8 @@ func (q *Queries) RaiseAnomaly(ctx context.Context, arg RaiseAnomalyParams) (Rai
 		arg.DedupeKey,
 		arg.Summary,
 		arg.Details,
+		arg.Score,
+		arg.Explanation,
 	)
 	var i RaiseAnomalyRow
 	err := row.Scan(&i.ID, &i.Opened)

@@ -26,6 +26,8 @@ type Anomaly struct {
 	ResolutionNote *string
 	DetectedAt     time.Time
 	UpdatedAt      time.Time
+	Score          *float64
+	Explanation    *string
 }
 
 type ApiKey struct {
@@ -151,6 +153,9 @@ type GlJournal struct {
 	PostedAt            *time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	Reference           *string
+	Currency            *string
+	LastError           *string
 }
 
 type GlJournalLine struct {
@@ -224,6 +229,7 @@ type Payment struct {
 	OccurredAt           time.Time
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+	ClientIp             *string
 }
 
 type PaymentToken struct {
@@ -310,6 +316,34 @@ type SettlementBatch struct {
 	ReconciledAt     *time.Time
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	ReportedTotals   []byte
+	Digest           string
+	AcceptedBy       *string
+	AcceptedAt       *time.Time
+	AcceptanceNote   *string
+}
+
+type SettlementDiscrepancy struct {
+	ID                   int64
+	Gateway              string
+	SettlementDate       time.Time
+	SettlementBatchID    *int64
+	Kind                 string
+	DedupeKey            string
+	LineNumbers          []int32
+	PaymentIds           []int64
+	Currency             *string
+	Expected             decimal.NullDecimal
+	Actual               decimal.NullDecimal
+	MerchantReference    *string
+	GatewayTransactionID *string
+	Explanation          string
+	Status               string
+	ResolvedBy           *string
+	ResolvedAt           *time.Time
+	ResolutionNote       *string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 type SettlementLine struct {
@@ -326,6 +360,13 @@ type SettlementLine struct {
 	MatchStatus          string
 	MatchNote            *string
 	OccurredAt           *time.Time
+	MatchMethod          *string
+}
+
+type SettlementMatch struct {
+	SettlementLineID int64
+	PaymentID        int64
+	Method           string
 }
 
 type StateTransition struct {

@@ -242,7 +242,7 @@ func (q *Queries) GetCustomerByLink(ctx context.Context, arg GetCustomerByLinkPa
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments WHERE gateway = $1 AND gateway_transaction_id = $2 FOR UPDATE
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments WHERE gateway = $1 AND gateway_transaction_id = $2 FOR UPDATE
 `
 
 type GetPaymentForUpdateParams struct {
@@ -281,6 +281,7 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, arg GetPaymentForUpda
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }
@@ -322,7 +323,7 @@ INSERT INTO payments (gateway, gateway_transaction_id, merchant_reference, kind,
     amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result,
     cvc_result, three_ds_status, risk_score, risk_decision, occurred_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at
+RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip
 `
 
 type InsertGatewayPaymentParams struct {
@@ -406,6 +407,7 @@ func (q *Queries) InsertGatewayPayment(ctx context.Context, arg InsertGatewayPay
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }
@@ -537,7 +539,7 @@ func (q *Queries) OpenFraudReview(ctx context.Context, arg OpenFraudReviewParams
 }
 
 const setPaymentStatus = `-- name: SetPaymentStatus :one
-UPDATE payments SET status = $2 WHERE id = $1 RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at
+UPDATE payments SET status = $2 WHERE id = $1 RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip
 `
 
 type SetPaymentStatusParams struct {
@@ -576,6 +578,7 @@ func (q *Queries) SetPaymentStatus(ctx context.Context, arg SetPaymentStatusPara
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }
@@ -650,7 +653,7 @@ SET status = $1, gateway_status = $2,
     risk_score = coalesce($13, risk_score),
     risk_decision = coalesce($14, risk_decision)
 WHERE id = $15
-RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at
+RETURNING id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip
 `
 
 type UpdateGatewayPaymentParams struct {
@@ -719,6 +722,7 @@ func (q *Queries) UpdateGatewayPayment(ctx context.Context, arg UpdateGatewayPay
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }

@@ -50,7 +50,7 @@ func (q *Queries) CountPayments(ctx context.Context, arg CountPaymentsParams) (i
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments WHERE id = $1
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments WHERE id = $1
 `
 
 func (q *Queries) GetPayment(ctx context.Context, id int64) (Payment, error) {
@@ -84,12 +84,13 @@ func (q *Queries) GetPayment(ctx context.Context, id int64) (Payment, error) {
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }
 
 const getPaymentByGatewayTransaction = `-- name: GetPaymentByGatewayTransaction :one
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments WHERE gateway = $1 AND gateway_transaction_id = $2
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments WHERE gateway = $1 AND gateway_transaction_id = $2
 `
 
 type GetPaymentByGatewayTransactionParams struct {
@@ -128,12 +129,13 @@ func (q *Queries) GetPaymentByGatewayTransaction(ctx context.Context, arg GetPay
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }
 
 const listPayments = `-- name: ListPayments :many
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments
 WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
   AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
   AND ($3::text IS NULL OR gateway = $3::text)
@@ -213,6 +215,7 @@ func (q *Queries) ListPayments(ctx context.Context, arg ListPaymentsParams) ([]P
 			&i.OccurredAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClientIp,
 		); err != nil {
 			return nil, err
 		}
@@ -225,7 +228,7 @@ func (q *Queries) ListPayments(ctx context.Context, arg ListPaymentsParams) ([]P
 }
 
 const listPaymentsByIDs = `-- name: ListPaymentsByIDs :many
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments WHERE id = ANY($1::bigint[])
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments WHERE id = ANY($1::bigint[])
 `
 
 func (q *Queries) ListPaymentsByIDs(ctx context.Context, ids []int64) ([]Payment, error) {
@@ -265,6 +268,7 @@ func (q *Queries) ListPaymentsByIDs(ctx context.Context, ids []int64) ([]Payment
 			&i.OccurredAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClientIp,
 		); err != nil {
 			return nil, err
 		}
@@ -277,7 +281,7 @@ func (q *Queries) ListPaymentsByIDs(ctx context.Context, ids []int64) ([]Payment
 }
 
 const listPaymentsByOrderIDs = `-- name: ListPaymentsByOrderIDs :many
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments
 WHERE sales_order_id = ANY($1::bigint[])
 ORDER BY sales_order_id, occurred_at, id
 `
@@ -319,6 +323,7 @@ func (q *Queries) ListPaymentsByOrderIDs(ctx context.Context, orderIds []int64) 
 			&i.OccurredAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ClientIp,
 		); err != nil {
 			return nil, err
 		}

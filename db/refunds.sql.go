@@ -123,7 +123,7 @@ func (q *Queries) GetFraudReviewByPayment(ctx context.Context, paymentID int64) 
 }
 
 const getPaymentByIDForUpdate = `-- name: GetPaymentByIDForUpdate :one
-SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at FROM payments WHERE id = $1 FOR UPDATE
+SELECT id, gateway, gateway_transaction_id, merchant_reference, kind, parent_payment_id, sales_order_id, customer_id, payment_token_id, status, gateway_status, gateway_status_code, gateway_status_detail, amount, currency, card_brand, card_last_four, card_expiry_month, card_expiry_year, avs_result, cvc_result, three_ds_status, risk_score, risk_decision, occurred_at, created_at, updated_at, client_ip FROM payments WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetPaymentByIDForUpdate(ctx context.Context, id int64) (Payment, error) {
@@ -157,6 +157,7 @@ func (q *Queries) GetPaymentByIDForUpdate(ctx context.Context, id int64) (Paymen
 		&i.OccurredAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ClientIp,
 	)
 	return i, err
 }

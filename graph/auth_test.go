@@ -77,6 +77,7 @@ var (
 
 func queryMatrix(f fixture) map[string]queryCase {
 	pay := model.EncodeGlobalID(model.TypePayment, f.saleID)
+	batch := model.EncodeGlobalID(model.TypeSettlementBatch, f.batchID)
 	return map[string]queryCase{
 		"node":                        {`{ node(id: "` + pay + `") { id } }`, backOffce},
 		"order":                       {`{ order(number: "000123") { number customer { code } } }`, everyone},
@@ -93,6 +94,9 @@ func queryMatrix(f fixture) map[string]queryCase {
 		"fraudReviews":                {`{ fraudReviews { totalCount } }`, backOffce},
 		"anomalies":                   {`{ anomalies { totalCount } }`, backOffce},
 		"mappingRules":                {`{ mappingRules { totalCount } }`, backOffce},
+		"settlementBatches":           {`{ settlementBatches { totalCount } }`, backOffce},
+		"settlementBatch":             {`{ settlementBatch(id: "` + batch + `") { id batchId lines { totalCount } } }`, backOffce},
+		"settlementDiscrepancies":     {`{ settlementDiscrepancies { totalCount } }`, backOffce},
 	}
 }
 

@@ -22,7 +22,7 @@ func subjectParams(field string, id *string) (*string, *int64, error) {
 	typeName, rowID, err := model.DecodeGlobalID(*id)
 	subjectType := model.StoredSubjectType(typeName)
 	if err != nil || subjectType == "" {
-		return nil, nil, badInput("filter.%s: invalid ID %q: expected the ID of an Order, Payment, Customer, Refund, ErpPosting, FraudReview, Anomaly or MappingRule", field, *id)
+		return nil, nil, badInput("filter.%s: invalid ID %q: expected the ID of an Order, Payment, Customer, Refund, ErpPosting, FraudReview, Anomaly, MappingRule, SettlementBatch, SettlementDiscrepancy or GlJournal", field, *id)
 	}
 	return &subjectType, &rowID, nil
 }

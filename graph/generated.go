@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	Event() EventResolver
 	FraudReview() FraudReviewResolver
 	FraudReviewConnection() FraudReviewConnectionResolver
+	GlJournal() GlJournalResolver
 	MappingRuleConnection() MappingRuleConnectionResolver
 	Mutation() MutationResolver
 	Order() OrderResolver
@@ -50,6 +51,12 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Refund() RefundResolver
 	RefundConnection() RefundConnectionResolver
+	SettlementBatch() SettlementBatchResolver
+	SettlementBatchConnection() SettlementBatchConnectionResolver
+	SettlementDiscrepancy() SettlementDiscrepancyResolver
+	SettlementDiscrepancyConnection() SettlementDiscrepancyConnectionResolver
+	SettlementLine() SettlementLineResolver
+	SettlementLineConnection() SettlementLineConnectionResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -58,6 +65,11 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AcceptSettlementBatchPayload struct {
+		SettlementBatch func(childComplexity int) int
+		UserErrors      func(childComplexity int) int
+	}
+
 	Address struct {
 		City       func(childComplexity int) int
 		Country    func(childComplexity int) int
@@ -71,11 +83,13 @@ type ComplexityRoot struct {
 	Anomaly struct {
 		Details        func(childComplexity int) int
 		DetectedAt     func(childComplexity int) int
+		Explanation    func(childComplexity int) int
 		ID             func(childComplexity int) int
 		Kind           func(childComplexity int) int
 		ResolutionNote func(childComplexity int) int
 		ResolvedAt     func(childComplexity int) int
 		ResolvedBy     func(childComplexity int) int
+		Score          func(childComplexity int) int
 		Severity       func(childComplexity int) int
 		Status         func(childComplexity int) int
 		Subject        func(childComplexity int) int
@@ -217,6 +231,34 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	GlJournal struct {
+		CreatedAt           func(childComplexity int) int
+		CreditTotal         func(childComplexity int) int
+		Currency            func(childComplexity int) int
+		DebitTotal          func(childComplexity int) int
+		Description         func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		JournalDate         func(childComplexity int) int
+		LastError           func(childComplexity int) int
+		Lines               func(childComplexity int) int
+		PostedAt            func(childComplexity int) int
+		Reference           func(childComplexity int) int
+		SettlementBatch     func(childComplexity int) int
+		Status              func(childComplexity int) int
+		SysproJournalNumber func(childComplexity int) int
+		SysproPeriod        func(childComplexity int) int
+		SysproYear          func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	GlJournalLine struct {
+		Credit      func(childComplexity int) int
+		Debit       func(childComplexity int) int
+		Description func(childComplexity int) int
+		LedgerCode  func(childComplexity int) int
+		LineNumber  func(childComplexity int) int
+	}
+
 	MappingRule struct {
 		ID        func(childComplexity int) int
 		Key       func(childComplexity int) int
@@ -245,14 +287,17 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcceptSettlementBatch         func(childComplexity int, input model.AcceptSettlementBatchInput) int
 		CapturePayment                func(childComplexity int, input model.CapturePaymentInput) int
 		CreateOpayoMerchantSessionKey func(childComplexity int) int
 		DecideFraudReview             func(childComplexity int, input model.DecideFraudReviewInput) int
 		PlaceOrder                    func(childComplexity int, input model.PlaceOrderInput) int
+		ReconcileSettlement           func(childComplexity int, input model.ReconcileSettlementInput) int
 		RefundPayment                 func(childComplexity int, input model.RefundPaymentInput) int
 		RepostDeadLetters             func(childComplexity int, input model.RepostDeadLettersInput) int
 		RepostErpPosting              func(childComplexity int, input model.RepostErpPostingInput) int
 		ResolveAnomaly                func(childComplexity int, input model.ResolveAnomalyInput) int
+		ResolveSettlementDiscrepancy  func(childComplexity int, input model.ResolveSettlementDiscrepancyInput) int
 		UpdateMappingRule             func(childComplexity int, input model.UpdateMappingRuleInput) int
 		VoidPayment                   func(childComplexity int, input model.VoidPaymentInput) int
 	}
@@ -377,6 +422,14 @@ type ComplexityRoot struct {
 		PaymentByGatewayTransaction func(childComplexity int, gateway model.Gateway, transactionID string) int
 		Payments                    func(childComplexity int, filter *model.PaymentFilter, first *int, after *string) int
 		Refunds                     func(childComplexity int, filter *model.RefundFilter, first *int, after *string) int
+		SettlementBatch             func(childComplexity int, id string) int
+		SettlementBatches           func(childComplexity int, filter *model.SettlementBatchFilter, first *int, after *string) int
+		SettlementDiscrepancies     func(childComplexity int, filter *model.SettlementDiscrepancyFilter, first *int, after *string) int
+	}
+
+	ReconcileSettlementPayload struct {
+		Queued     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Refund struct {
@@ -427,9 +480,113 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ResolveSettlementDiscrepancyPayload struct {
+		SettlementDiscrepancy func(childComplexity int) int
+		UserErrors            func(childComplexity int) int
+	}
+
 	Risk struct {
 		Decision func(childComplexity int) int
 		Score    func(childComplexity int) int
+	}
+
+	SettlementBatch struct {
+		AcceptanceNote func(childComplexity int) int
+		AcceptedAt     func(childComplexity int) int
+		AcceptedBy     func(childComplexity int) int
+		BatchDate      func(childComplexity int) int
+		BatchID        func(childComplexity int) int
+		Chargebacks    func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Currency       func(childComplexity int) int
+		Discrepancies  func(childComplexity int, statuses []model.SettlementDiscrepancyStatus) int
+		Fees           func(childComplexity int) int
+		Gateway        func(childComplexity int) int
+		Gross          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Journal        func(childComplexity int) int
+		LineCount      func(childComplexity int) int
+		Lines          func(childComplexity int, first *int, after *string, matchStatuses []model.SettlementMatchStatus) int
+		Net            func(childComplexity int) int
+		ReconciledAt   func(childComplexity int) int
+		Refunds        func(childComplexity int) int
+		ReportedTotals func(childComplexity int) int
+		Status         func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	SettlementBatchConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SettlementBatchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SettlementDiscrepancy struct {
+		Actual               func(childComplexity int) int
+		Batch                func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Currency             func(childComplexity int) int
+		Difference           func(childComplexity int) int
+		Expected             func(childComplexity int) int
+		Explanation          func(childComplexity int) int
+		Gateway              func(childComplexity int) int
+		GatewayTransactionID func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Kind                 func(childComplexity int) int
+		LineNumbers          func(childComplexity int) int
+		MerchantReference    func(childComplexity int) int
+		Payments             func(childComplexity int) int
+		ResolutionNote       func(childComplexity int) int
+		ResolvedAt           func(childComplexity int) int
+		ResolvedBy           func(childComplexity int) int
+		SettlementDate       func(childComplexity int) int
+		Status               func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+	}
+
+	SettlementDiscrepancyConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SettlementDiscrepancyEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SettlementLine struct {
+		Amount               func(childComplexity int) int
+		Currency             func(childComplexity int) int
+		Fee                  func(childComplexity int) int
+		GatewayTransactionID func(childComplexity int) int
+		Kind                 func(childComplexity int) int
+		LineNumber           func(childComplexity int) int
+		MatchMethod          func(childComplexity int) int
+		MatchStatus          func(childComplexity int) int
+		MerchantReference    func(childComplexity int) int
+		Note                 func(childComplexity int) int
+		OccurredAt           func(childComplexity int) int
+		Payments             func(childComplexity int) int
+	}
+
+	SettlementLineConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SettlementLineEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -486,6 +643,13 @@ type FraudReviewResolver interface {
 type FraudReviewConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.FraudReviewConnection) (int, error)
 }
+type GlJournalResolver interface {
+	SettlementBatch(ctx context.Context, obj *model.GlJournal) (*model.SettlementBatch, error)
+
+	Lines(ctx context.Context, obj *model.GlJournal) ([]*model.GlJournalLine, error)
+	DebitTotal(ctx context.Context, obj *model.GlJournal) (*decimal.Decimal, error)
+	CreditTotal(ctx context.Context, obj *model.GlJournal) (*decimal.Decimal, error)
+}
 type MappingRuleConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.MappingRuleConnection) (int, error)
 }
@@ -500,6 +664,9 @@ type MutationResolver interface {
 	UpdateMappingRule(ctx context.Context, input model.UpdateMappingRuleInput) (*model.UpdateMappingRulePayload, error)
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error)
 	CreateOpayoMerchantSessionKey(ctx context.Context) (*model.OpayoMerchantSessionKeyPayload, error)
+	AcceptSettlementBatch(ctx context.Context, input model.AcceptSettlementBatchInput) (*model.AcceptSettlementBatchPayload, error)
+	ResolveSettlementDiscrepancy(ctx context.Context, input model.ResolveSettlementDiscrepancyInput) (*model.ResolveSettlementDiscrepancyPayload, error)
+	ReconcileSettlement(ctx context.Context, input model.ReconcileSettlementInput) (*model.ReconcileSettlementPayload, error)
 }
 type OrderResolver interface {
 	Customer(ctx context.Context, obj *model.Order) (*model.Customer, error)
@@ -533,6 +700,9 @@ type QueryResolver interface {
 	FraudReviews(ctx context.Context, filter *model.FraudReviewFilter, first *int, after *string) (*model.FraudReviewConnection, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
 	MappingRules(ctx context.Context, filter *model.MappingRuleFilter, first *int, after *string) (*model.MappingRuleConnection, error)
+	SettlementBatches(ctx context.Context, filter *model.SettlementBatchFilter, first *int, after *string) (*model.SettlementBatchConnection, error)
+	SettlementBatch(ctx context.Context, id string) (*model.SettlementBatch, error)
+	SettlementDiscrepancies(ctx context.Context, filter *model.SettlementDiscrepancyFilter, first *int, after *string) (*model.SettlementDiscrepancyConnection, error)
 }
 type RefundResolver interface {
 	Payment(ctx context.Context, obj *model.Refund) (*model.Payment, error)
@@ -541,6 +711,28 @@ type RefundResolver interface {
 }
 type RefundConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.RefundConnection) (int, error)
+}
+type SettlementBatchResolver interface {
+	Discrepancies(ctx context.Context, obj *model.SettlementBatch, statuses []model.SettlementDiscrepancyStatus) ([]*model.SettlementDiscrepancy, error)
+	Lines(ctx context.Context, obj *model.SettlementBatch, first *int, after *string, matchStatuses []model.SettlementMatchStatus) (*model.SettlementLineConnection, error)
+	Journal(ctx context.Context, obj *model.SettlementBatch) (*model.GlJournal, error)
+}
+type SettlementBatchConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.SettlementBatchConnection) (int, error)
+}
+type SettlementDiscrepancyResolver interface {
+	Batch(ctx context.Context, obj *model.SettlementDiscrepancy) (*model.SettlementBatch, error)
+
+	Payments(ctx context.Context, obj *model.SettlementDiscrepancy) ([]*model.Payment, error)
+}
+type SettlementDiscrepancyConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.SettlementDiscrepancyConnection) (int, error)
+}
+type SettlementLineResolver interface {
+	Payments(ctx context.Context, obj *model.SettlementLine) ([]*model.Payment, error)
+}
+type SettlementLineConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.SettlementLineConnection) (int, error)
 }
 type SubscriptionResolver interface {
 	PaymentEvents(ctx context.Context, after *string, filter *model.PaymentEventFilter) (<-chan *model.Event, error)
@@ -565,6 +757,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AcceptSettlementBatchPayload.settlementBatch":
+		if e.ComplexityRoot.AcceptSettlementBatchPayload.SettlementBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcceptSettlementBatchPayload.SettlementBatch(childComplexity), true
+	case "AcceptSettlementBatchPayload.userErrors":
+		if e.ComplexityRoot.AcceptSettlementBatchPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcceptSettlementBatchPayload.UserErrors(childComplexity), true
 
 	case "Address.city":
 		if e.ComplexityRoot.Address.City == nil {
@@ -621,6 +826,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Anomaly.DetectedAt(childComplexity), true
+	case "Anomaly.explanation":
+		if e.ComplexityRoot.Anomaly.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Explanation(childComplexity), true
 	case "Anomaly.id":
 		if e.ComplexityRoot.Anomaly.ID == nil {
 			break
@@ -651,6 +862,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Anomaly.ResolvedBy(childComplexity), true
+	case "Anomaly.score":
+		if e.ComplexityRoot.Anomaly.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Anomaly.Score(childComplexity), true
 	case "Anomaly.severity":
 		if e.ComplexityRoot.Anomaly.Severity == nil {
 			break
@@ -1214,6 +1431,140 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FraudReviewEdge.Node(childComplexity), true
 
+	case "GlJournal.createdAt":
+		if e.ComplexityRoot.GlJournal.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.CreatedAt(childComplexity), true
+	case "GlJournal.creditTotal":
+		if e.ComplexityRoot.GlJournal.CreditTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.CreditTotal(childComplexity), true
+	case "GlJournal.currency":
+		if e.ComplexityRoot.GlJournal.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.Currency(childComplexity), true
+	case "GlJournal.debitTotal":
+		if e.ComplexityRoot.GlJournal.DebitTotal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.DebitTotal(childComplexity), true
+	case "GlJournal.description":
+		if e.ComplexityRoot.GlJournal.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.Description(childComplexity), true
+	case "GlJournal.id":
+		if e.ComplexityRoot.GlJournal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.ID(childComplexity), true
+	case "GlJournal.journalDate":
+		if e.ComplexityRoot.GlJournal.JournalDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.JournalDate(childComplexity), true
+	case "GlJournal.lastError":
+		if e.ComplexityRoot.GlJournal.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.LastError(childComplexity), true
+	case "GlJournal.lines":
+		if e.ComplexityRoot.GlJournal.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.Lines(childComplexity), true
+	case "GlJournal.postedAt":
+		if e.ComplexityRoot.GlJournal.PostedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.PostedAt(childComplexity), true
+	case "GlJournal.reference":
+		if e.ComplexityRoot.GlJournal.Reference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.Reference(childComplexity), true
+	case "GlJournal.settlementBatch":
+		if e.ComplexityRoot.GlJournal.SettlementBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.SettlementBatch(childComplexity), true
+	case "GlJournal.status":
+		if e.ComplexityRoot.GlJournal.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.Status(childComplexity), true
+	case "GlJournal.sysproJournalNumber":
+		if e.ComplexityRoot.GlJournal.SysproJournalNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.SysproJournalNumber(childComplexity), true
+	case "GlJournal.sysproPeriod":
+		if e.ComplexityRoot.GlJournal.SysproPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.SysproPeriod(childComplexity), true
+	case "GlJournal.sysproYear":
+		if e.ComplexityRoot.GlJournal.SysproYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.SysproYear(childComplexity), true
+	case "GlJournal.updatedAt":
+		if e.ComplexityRoot.GlJournal.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournal.UpdatedAt(childComplexity), true
+
+	case "GlJournalLine.credit":
+		if e.ComplexityRoot.GlJournalLine.Credit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournalLine.Credit(childComplexity), true
+	case "GlJournalLine.debit":
+		if e.ComplexityRoot.GlJournalLine.Debit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournalLine.Debit(childComplexity), true
+	case "GlJournalLine.description":
+		if e.ComplexityRoot.GlJournalLine.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournalLine.Description(childComplexity), true
+	case "GlJournalLine.ledgerCode":
+		if e.ComplexityRoot.GlJournalLine.LedgerCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournalLine.LedgerCode(childComplexity), true
+	case "GlJournalLine.lineNumber":
+		if e.ComplexityRoot.GlJournalLine.LineNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GlJournalLine.LineNumber(childComplexity), true
+
 	case "MappingRule.id":
 		if e.ComplexityRoot.MappingRule.ID == nil {
 			break
@@ -1308,6 +1659,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Money.Currency(childComplexity), true
 
+	case "Mutation.acceptSettlementBatch":
+		if e.ComplexityRoot.Mutation.AcceptSettlementBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptSettlementBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptSettlementBatch(childComplexity, args["input"].(model.AcceptSettlementBatchInput)), true
 	case "Mutation.capturePayment":
 		if e.ComplexityRoot.Mutation.CapturePayment == nil {
 			break
@@ -1347,6 +1709,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
+	case "Mutation.reconcileSettlement":
+		if e.ComplexityRoot.Mutation.ReconcileSettlement == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconcileSettlement_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReconcileSettlement(childComplexity, args["input"].(model.ReconcileSettlementInput)), true
 	case "Mutation.refundPayment":
 		if e.ComplexityRoot.Mutation.RefundPayment == nil {
 			break
@@ -1391,6 +1764,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveAnomaly(childComplexity, args["input"].(model.ResolveAnomalyInput)), true
+	case "Mutation.resolveSettlementDiscrepancy":
+		if e.ComplexityRoot.Mutation.ResolveSettlementDiscrepancy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveSettlementDiscrepancy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveSettlementDiscrepancy(childComplexity, args["input"].(model.ResolveSettlementDiscrepancyInput)), true
 	case "Mutation.updateMappingRule":
 		if e.ComplexityRoot.Mutation.UpdateMappingRule == nil {
 			break
@@ -2017,6 +2401,52 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Refunds(childComplexity, args["filter"].(*model.RefundFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.settlementBatch":
+		if e.ComplexityRoot.Query.SettlementBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementBatch(childComplexity, args["id"].(string)), true
+	case "Query.settlementBatches":
+		if e.ComplexityRoot.Query.SettlementBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementBatches(childComplexity, args["filter"].(*model.SettlementBatchFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.settlementDiscrepancies":
+		if e.ComplexityRoot.Query.SettlementDiscrepancies == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementDiscrepancies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementDiscrepancies(childComplexity, args["filter"].(*model.SettlementDiscrepancyFilter), args["first"].(*int), args["after"].(*string)), true
+
+	case "ReconcileSettlementPayload.queued":
+		if e.ComplexityRoot.ReconcileSettlementPayload.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileSettlementPayload.Queued(childComplexity), true
+	case "ReconcileSettlementPayload.userErrors":
+		if e.ComplexityRoot.ReconcileSettlementPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileSettlementPayload.UserErrors(childComplexity), true
 
 	case "Refund.amount":
 		if e.ComplexityRoot.Refund.Amount == nil {
@@ -2187,6 +2617,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResolveAnomalyPayload.UserErrors(childComplexity), true
 
+	case "ResolveSettlementDiscrepancyPayload.settlementDiscrepancy":
+		if e.ComplexityRoot.ResolveSettlementDiscrepancyPayload.SettlementDiscrepancy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResolveSettlementDiscrepancyPayload.SettlementDiscrepancy(childComplexity), true
+	case "ResolveSettlementDiscrepancyPayload.userErrors":
+		if e.ComplexityRoot.ResolveSettlementDiscrepancyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResolveSettlementDiscrepancyPayload.UserErrors(childComplexity), true
+
 	case "Risk.decision":
 		if e.ComplexityRoot.Risk.Decision == nil {
 			break
@@ -2199,6 +2642,457 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Risk.Score(childComplexity), true
+
+	case "SettlementBatch.acceptanceNote":
+		if e.ComplexityRoot.SettlementBatch.AcceptanceNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.AcceptanceNote(childComplexity), true
+	case "SettlementBatch.acceptedAt":
+		if e.ComplexityRoot.SettlementBatch.AcceptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.AcceptedAt(childComplexity), true
+	case "SettlementBatch.acceptedBy":
+		if e.ComplexityRoot.SettlementBatch.AcceptedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.AcceptedBy(childComplexity), true
+	case "SettlementBatch.batchDate":
+		if e.ComplexityRoot.SettlementBatch.BatchDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.BatchDate(childComplexity), true
+	case "SettlementBatch.batchId":
+		if e.ComplexityRoot.SettlementBatch.BatchID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.BatchID(childComplexity), true
+	case "SettlementBatch.chargebacks":
+		if e.ComplexityRoot.SettlementBatch.Chargebacks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Chargebacks(childComplexity), true
+	case "SettlementBatch.createdAt":
+		if e.ComplexityRoot.SettlementBatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.CreatedAt(childComplexity), true
+	case "SettlementBatch.currency":
+		if e.ComplexityRoot.SettlementBatch.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Currency(childComplexity), true
+	case "SettlementBatch.discrepancies":
+		if e.ComplexityRoot.SettlementBatch.Discrepancies == nil {
+			break
+		}
+
+		args, err := ec.field_SettlementBatch_discrepancies_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Discrepancies(childComplexity, args["statuses"].([]model.SettlementDiscrepancyStatus)), true
+	case "SettlementBatch.fees":
+		if e.ComplexityRoot.SettlementBatch.Fees == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Fees(childComplexity), true
+	case "SettlementBatch.gateway":
+		if e.ComplexityRoot.SettlementBatch.Gateway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Gateway(childComplexity), true
+	case "SettlementBatch.gross":
+		if e.ComplexityRoot.SettlementBatch.Gross == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Gross(childComplexity), true
+	case "SettlementBatch.id":
+		if e.ComplexityRoot.SettlementBatch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.ID(childComplexity), true
+	case "SettlementBatch.journal":
+		if e.ComplexityRoot.SettlementBatch.Journal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Journal(childComplexity), true
+	case "SettlementBatch.lineCount":
+		if e.ComplexityRoot.SettlementBatch.LineCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.LineCount(childComplexity), true
+	case "SettlementBatch.lines":
+		if e.ComplexityRoot.SettlementBatch.Lines == nil {
+			break
+		}
+
+		args, err := ec.field_SettlementBatch_lines_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Lines(childComplexity, args["first"].(*int), args["after"].(*string), args["matchStatuses"].([]model.SettlementMatchStatus)), true
+	case "SettlementBatch.net":
+		if e.ComplexityRoot.SettlementBatch.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Net(childComplexity), true
+	case "SettlementBatch.reconciledAt":
+		if e.ComplexityRoot.SettlementBatch.ReconciledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.ReconciledAt(childComplexity), true
+	case "SettlementBatch.refunds":
+		if e.ComplexityRoot.SettlementBatch.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Refunds(childComplexity), true
+	case "SettlementBatch.reportedTotals":
+		if e.ComplexityRoot.SettlementBatch.ReportedTotals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.ReportedTotals(childComplexity), true
+	case "SettlementBatch.status":
+		if e.ComplexityRoot.SettlementBatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.Status(childComplexity), true
+	case "SettlementBatch.updatedAt":
+		if e.ComplexityRoot.SettlementBatch.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatch.UpdatedAt(childComplexity), true
+
+	case "SettlementBatchConnection.edges":
+		if e.ComplexityRoot.SettlementBatchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchConnection.Edges(childComplexity), true
+	case "SettlementBatchConnection.nodes":
+		if e.ComplexityRoot.SettlementBatchConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchConnection.Nodes(childComplexity), true
+	case "SettlementBatchConnection.pageInfo":
+		if e.ComplexityRoot.SettlementBatchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchConnection.PageInfo(childComplexity), true
+	case "SettlementBatchConnection.totalCount":
+		if e.ComplexityRoot.SettlementBatchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchConnection.TotalCount(childComplexity), true
+
+	case "SettlementBatchEdge.cursor":
+		if e.ComplexityRoot.SettlementBatchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchEdge.Cursor(childComplexity), true
+	case "SettlementBatchEdge.node":
+		if e.ComplexityRoot.SettlementBatchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementBatchEdge.Node(childComplexity), true
+
+	case "SettlementDiscrepancy.actual":
+		if e.ComplexityRoot.SettlementDiscrepancy.Actual == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Actual(childComplexity), true
+	case "SettlementDiscrepancy.batch":
+		if e.ComplexityRoot.SettlementDiscrepancy.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Batch(childComplexity), true
+	case "SettlementDiscrepancy.createdAt":
+		if e.ComplexityRoot.SettlementDiscrepancy.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.CreatedAt(childComplexity), true
+	case "SettlementDiscrepancy.currency":
+		if e.ComplexityRoot.SettlementDiscrepancy.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Currency(childComplexity), true
+	case "SettlementDiscrepancy.difference":
+		if e.ComplexityRoot.SettlementDiscrepancy.Difference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Difference(childComplexity), true
+	case "SettlementDiscrepancy.expected":
+		if e.ComplexityRoot.SettlementDiscrepancy.Expected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Expected(childComplexity), true
+	case "SettlementDiscrepancy.explanation":
+		if e.ComplexityRoot.SettlementDiscrepancy.Explanation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Explanation(childComplexity), true
+	case "SettlementDiscrepancy.gateway":
+		if e.ComplexityRoot.SettlementDiscrepancy.Gateway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Gateway(childComplexity), true
+	case "SettlementDiscrepancy.gatewayTransactionId":
+		if e.ComplexityRoot.SettlementDiscrepancy.GatewayTransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.GatewayTransactionID(childComplexity), true
+	case "SettlementDiscrepancy.id":
+		if e.ComplexityRoot.SettlementDiscrepancy.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.ID(childComplexity), true
+	case "SettlementDiscrepancy.kind":
+		if e.ComplexityRoot.SettlementDiscrepancy.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Kind(childComplexity), true
+	case "SettlementDiscrepancy.lineNumbers":
+		if e.ComplexityRoot.SettlementDiscrepancy.LineNumbers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.LineNumbers(childComplexity), true
+	case "SettlementDiscrepancy.merchantReference":
+		if e.ComplexityRoot.SettlementDiscrepancy.MerchantReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.MerchantReference(childComplexity), true
+	case "SettlementDiscrepancy.payments":
+		if e.ComplexityRoot.SettlementDiscrepancy.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Payments(childComplexity), true
+	case "SettlementDiscrepancy.resolutionNote":
+		if e.ComplexityRoot.SettlementDiscrepancy.ResolutionNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.ResolutionNote(childComplexity), true
+	case "SettlementDiscrepancy.resolvedAt":
+		if e.ComplexityRoot.SettlementDiscrepancy.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.ResolvedAt(childComplexity), true
+	case "SettlementDiscrepancy.resolvedBy":
+		if e.ComplexityRoot.SettlementDiscrepancy.ResolvedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.ResolvedBy(childComplexity), true
+	case "SettlementDiscrepancy.settlementDate":
+		if e.ComplexityRoot.SettlementDiscrepancy.SettlementDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.SettlementDate(childComplexity), true
+	case "SettlementDiscrepancy.status":
+		if e.ComplexityRoot.SettlementDiscrepancy.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.Status(childComplexity), true
+	case "SettlementDiscrepancy.updatedAt":
+		if e.ComplexityRoot.SettlementDiscrepancy.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancy.UpdatedAt(childComplexity), true
+
+	case "SettlementDiscrepancyConnection.edges":
+		if e.ComplexityRoot.SettlementDiscrepancyConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyConnection.Edges(childComplexity), true
+	case "SettlementDiscrepancyConnection.nodes":
+		if e.ComplexityRoot.SettlementDiscrepancyConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyConnection.Nodes(childComplexity), true
+	case "SettlementDiscrepancyConnection.pageInfo":
+		if e.ComplexityRoot.SettlementDiscrepancyConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyConnection.PageInfo(childComplexity), true
+	case "SettlementDiscrepancyConnection.totalCount":
+		if e.ComplexityRoot.SettlementDiscrepancyConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyConnection.TotalCount(childComplexity), true
+
+	case "SettlementDiscrepancyEdge.cursor":
+		if e.ComplexityRoot.SettlementDiscrepancyEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyEdge.Cursor(childComplexity), true
+	case "SettlementDiscrepancyEdge.node":
+		if e.ComplexityRoot.SettlementDiscrepancyEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDiscrepancyEdge.Node(childComplexity), true
+
+	case "SettlementLine.amount":
+		if e.ComplexityRoot.SettlementLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Amount(childComplexity), true
+	case "SettlementLine.currency":
+		if e.ComplexityRoot.SettlementLine.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Currency(childComplexity), true
+	case "SettlementLine.fee":
+		if e.ComplexityRoot.SettlementLine.Fee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Fee(childComplexity), true
+	case "SettlementLine.gatewayTransactionId":
+		if e.ComplexityRoot.SettlementLine.GatewayTransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.GatewayTransactionID(childComplexity), true
+	case "SettlementLine.kind":
+		if e.ComplexityRoot.SettlementLine.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Kind(childComplexity), true
+	case "SettlementLine.lineNumber":
+		if e.ComplexityRoot.SettlementLine.LineNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.LineNumber(childComplexity), true
+	case "SettlementLine.matchMethod":
+		if e.ComplexityRoot.SettlementLine.MatchMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.MatchMethod(childComplexity), true
+	case "SettlementLine.matchStatus":
+		if e.ComplexityRoot.SettlementLine.MatchStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.MatchStatus(childComplexity), true
+	case "SettlementLine.merchantReference":
+		if e.ComplexityRoot.SettlementLine.MerchantReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.MerchantReference(childComplexity), true
+	case "SettlementLine.note":
+		if e.ComplexityRoot.SettlementLine.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Note(childComplexity), true
+	case "SettlementLine.occurredAt":
+		if e.ComplexityRoot.SettlementLine.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.OccurredAt(childComplexity), true
+	case "SettlementLine.payments":
+		if e.ComplexityRoot.SettlementLine.Payments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Payments(childComplexity), true
+
+	case "SettlementLineConnection.edges":
+		if e.ComplexityRoot.SettlementLineConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineConnection.Edges(childComplexity), true
+	case "SettlementLineConnection.nodes":
+		if e.ComplexityRoot.SettlementLineConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineConnection.Nodes(childComplexity), true
+	case "SettlementLineConnection.pageInfo":
+		if e.ComplexityRoot.SettlementLineConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineConnection.PageInfo(childComplexity), true
+	case "SettlementLineConnection.totalCount":
+		if e.ComplexityRoot.SettlementLineConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineConnection.TotalCount(childComplexity), true
+
+	case "SettlementLineEdge.cursor":
+		if e.ComplexityRoot.SettlementLineEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineEdge.Cursor(childComplexity), true
+	case "SettlementLineEdge.node":
+		if e.ComplexityRoot.SettlementLineEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLineEdge.Node(childComplexity), true
 
 	case "Subscription.anomalyEvents":
 		if e.ComplexityRoot.Subscription.AnomalyEvents == nil {
@@ -2287,6 +3181,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputAcceptSettlementBatchInput,
 		ec.unmarshalInputAddressInput,
 		ec.unmarshalInputAnomalyEventFilter,
 		ec.unmarshalInputAnomalyFilter,
@@ -2308,11 +3203,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPlaceOrderCustomerInput,
 		ec.unmarshalInputPlaceOrderInput,
 		ec.unmarshalInputPlaceOrderLineInput,
+		ec.unmarshalInputReconcileSettlementInput,
 		ec.unmarshalInputRefundFilter,
 		ec.unmarshalInputRefundPaymentInput,
 		ec.unmarshalInputRepostDeadLettersInput,
 		ec.unmarshalInputRepostErpPostingInput,
 		ec.unmarshalInputResolveAnomalyInput,
+		ec.unmarshalInputResolveSettlementDiscrepancyInput,
+		ec.unmarshalInputSettlementBatchFilter,
+		ec.unmarshalInputSettlementDiscrepancyFilter,
 		ec.unmarshalInputUpdateMappingRuleInput,
 		ec.unmarshalInputVoidPaymentInput,
 	)
@@ -2406,7 +3305,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/subscription.graphqls"
+//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/settlement.graphqls" "schema/subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2426,6 +3325,7 @@ var sources = []*ast.Source{
 	{Name: "schema/order.graphqls", Input: sourceData("schema/order.graphqls"), BuiltIn: false},
 	{Name: "schema/payment.graphqls", Input: sourceData("schema/payment.graphqls"), BuiltIn: false},
 	{Name: "schema/schema.graphqls", Input: sourceData("schema/schema.graphqls"), BuiltIn: false},
+	{Name: "schema/settlement.graphqls", Input: sourceData("schema/settlement.graphqls"), BuiltIn: false},
 	{Name: "schema/subscription.graphqls", Input: sourceData("schema/subscription.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2433,6 +3333,16 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AcceptSettlementBatchPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "settlementBatch":
+		return ec.fieldContext_AcceptSettlementBatchPayload_settlementBatch(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AcceptSettlementBatchPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AcceptSettlementBatchPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_Address(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2468,6 +3378,10 @@ func (ec *executionContext) childFields_Anomaly(ctx context.Context, field graph
 		return ec.fieldContext_Anomaly_summary(ctx, field)
 	case "details":
 		return ec.fieldContext_Anomaly_details(ctx, field)
+	case "score":
+		return ec.fieldContext_Anomaly_score(ctx, field)
+	case "explanation":
+		return ec.fieldContext_Anomaly_explanation(ctx, field)
 	case "subjectType":
 		return ec.fieldContext_Anomaly_subjectType(ctx, field)
 	case "subject":
@@ -2752,6 +3666,62 @@ func (ec *executionContext) childFields_FraudReviewEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type FraudReviewEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_GlJournal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_GlJournal_id(ctx, field)
+	case "status":
+		return ec.fieldContext_GlJournal_status(ctx, field)
+	case "reference":
+		return ec.fieldContext_GlJournal_reference(ctx, field)
+	case "journalDate":
+		return ec.fieldContext_GlJournal_journalDate(ctx, field)
+	case "currency":
+		return ec.fieldContext_GlJournal_currency(ctx, field)
+	case "description":
+		return ec.fieldContext_GlJournal_description(ctx, field)
+	case "settlementBatch":
+		return ec.fieldContext_GlJournal_settlementBatch(ctx, field)
+	case "sysproJournalNumber":
+		return ec.fieldContext_GlJournal_sysproJournalNumber(ctx, field)
+	case "sysproYear":
+		return ec.fieldContext_GlJournal_sysproYear(ctx, field)
+	case "sysproPeriod":
+		return ec.fieldContext_GlJournal_sysproPeriod(ctx, field)
+	case "postedAt":
+		return ec.fieldContext_GlJournal_postedAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_GlJournal_lastError(ctx, field)
+	case "lines":
+		return ec.fieldContext_GlJournal_lines(ctx, field)
+	case "debitTotal":
+		return ec.fieldContext_GlJournal_debitTotal(ctx, field)
+	case "creditTotal":
+		return ec.fieldContext_GlJournal_creditTotal(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_GlJournal_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_GlJournal_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GlJournal", field.Name)
+}
+
+func (ec *executionContext) childFields_GlJournalLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lineNumber":
+		return ec.fieldContext_GlJournalLine_lineNumber(ctx, field)
+	case "ledgerCode":
+		return ec.fieldContext_GlJournalLine_ledgerCode(ctx, field)
+	case "description":
+		return ec.fieldContext_GlJournalLine_description(ctx, field)
+	case "debit":
+		return ec.fieldContext_GlJournalLine_debit(ctx, field)
+	case "credit":
+		return ec.fieldContext_GlJournalLine_credit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GlJournalLine", field.Name)
+}
+
 func (ec *executionContext) childFields_MappingRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3014,6 +3984,16 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ReconcileSettlementPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "queued":
+		return ec.fieldContext_ReconcileSettlementPayload_queued(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ReconcileSettlementPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconcileSettlementPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Refund(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3110,6 +4090,16 @@ func (ec *executionContext) childFields_ResolveAnomalyPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type ResolveAnomalyPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ResolveSettlementDiscrepancyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "settlementDiscrepancy":
+		return ec.fieldContext_ResolveSettlementDiscrepancyPayload_settlementDiscrepancy(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ResolveSettlementDiscrepancyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResolveSettlementDiscrepancyPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Risk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "score":
@@ -3118,6 +4108,204 @@ func (ec *executionContext) childFields_Risk(ctx context.Context, field graphql.
 		return ec.fieldContext_Risk_decision(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Risk", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SettlementBatch_id(ctx, field)
+	case "gateway":
+		return ec.fieldContext_SettlementBatch_gateway(ctx, field)
+	case "batchId":
+		return ec.fieldContext_SettlementBatch_batchId(ctx, field)
+	case "batchDate":
+		return ec.fieldContext_SettlementBatch_batchDate(ctx, field)
+	case "currency":
+		return ec.fieldContext_SettlementBatch_currency(ctx, field)
+	case "gross":
+		return ec.fieldContext_SettlementBatch_gross(ctx, field)
+	case "refunds":
+		return ec.fieldContext_SettlementBatch_refunds(ctx, field)
+	case "fees":
+		return ec.fieldContext_SettlementBatch_fees(ctx, field)
+	case "chargebacks":
+		return ec.fieldContext_SettlementBatch_chargebacks(ctx, field)
+	case "net":
+		return ec.fieldContext_SettlementBatch_net(ctx, field)
+	case "lineCount":
+		return ec.fieldContext_SettlementBatch_lineCount(ctx, field)
+	case "status":
+		return ec.fieldContext_SettlementBatch_status(ctx, field)
+	case "reconciledAt":
+		return ec.fieldContext_SettlementBatch_reconciledAt(ctx, field)
+	case "acceptedBy":
+		return ec.fieldContext_SettlementBatch_acceptedBy(ctx, field)
+	case "acceptedAt":
+		return ec.fieldContext_SettlementBatch_acceptedAt(ctx, field)
+	case "acceptanceNote":
+		return ec.fieldContext_SettlementBatch_acceptanceNote(ctx, field)
+	case "reportedTotals":
+		return ec.fieldContext_SettlementBatch_reportedTotals(ctx, field)
+	case "discrepancies":
+		return ec.fieldContext_SettlementBatch_discrepancies(ctx, field)
+	case "lines":
+		return ec.fieldContext_SettlementBatch_lines(ctx, field)
+	case "journal":
+		return ec.fieldContext_SettlementBatch_journal(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SettlementBatch_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SettlementBatch_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementBatchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SettlementBatchConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_SettlementBatchConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SettlementBatchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SettlementBatchConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementBatchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementBatchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SettlementBatchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SettlementBatchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementBatchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementDiscrepancy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SettlementDiscrepancy_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_SettlementDiscrepancy_kind(ctx, field)
+	case "gateway":
+		return ec.fieldContext_SettlementDiscrepancy_gateway(ctx, field)
+	case "settlementDate":
+		return ec.fieldContext_SettlementDiscrepancy_settlementDate(ctx, field)
+	case "batch":
+		return ec.fieldContext_SettlementDiscrepancy_batch(ctx, field)
+	case "lineNumbers":
+		return ec.fieldContext_SettlementDiscrepancy_lineNumbers(ctx, field)
+	case "payments":
+		return ec.fieldContext_SettlementDiscrepancy_payments(ctx, field)
+	case "currency":
+		return ec.fieldContext_SettlementDiscrepancy_currency(ctx, field)
+	case "expected":
+		return ec.fieldContext_SettlementDiscrepancy_expected(ctx, field)
+	case "actual":
+		return ec.fieldContext_SettlementDiscrepancy_actual(ctx, field)
+	case "difference":
+		return ec.fieldContext_SettlementDiscrepancy_difference(ctx, field)
+	case "merchantReference":
+		return ec.fieldContext_SettlementDiscrepancy_merchantReference(ctx, field)
+	case "gatewayTransactionId":
+		return ec.fieldContext_SettlementDiscrepancy_gatewayTransactionId(ctx, field)
+	case "explanation":
+		return ec.fieldContext_SettlementDiscrepancy_explanation(ctx, field)
+	case "status":
+		return ec.fieldContext_SettlementDiscrepancy_status(ctx, field)
+	case "resolvedBy":
+		return ec.fieldContext_SettlementDiscrepancy_resolvedBy(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_SettlementDiscrepancy_resolvedAt(ctx, field)
+	case "resolutionNote":
+		return ec.fieldContext_SettlementDiscrepancy_resolutionNote(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SettlementDiscrepancy_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SettlementDiscrepancy_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementDiscrepancy", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementDiscrepancyConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SettlementDiscrepancyConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_SettlementDiscrepancyConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SettlementDiscrepancyConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SettlementDiscrepancyConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementDiscrepancyConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementDiscrepancyEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SettlementDiscrepancyEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SettlementDiscrepancyEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementDiscrepancyEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lineNumber":
+		return ec.fieldContext_SettlementLine_lineNumber(ctx, field)
+	case "kind":
+		return ec.fieldContext_SettlementLine_kind(ctx, field)
+	case "gatewayTransactionId":
+		return ec.fieldContext_SettlementLine_gatewayTransactionId(ctx, field)
+	case "merchantReference":
+		return ec.fieldContext_SettlementLine_merchantReference(ctx, field)
+	case "amount":
+		return ec.fieldContext_SettlementLine_amount(ctx, field)
+	case "fee":
+		return ec.fieldContext_SettlementLine_fee(ctx, field)
+	case "currency":
+		return ec.fieldContext_SettlementLine_currency(ctx, field)
+	case "matchStatus":
+		return ec.fieldContext_SettlementLine_matchStatus(ctx, field)
+	case "matchMethod":
+		return ec.fieldContext_SettlementLine_matchMethod(ctx, field)
+	case "note":
+		return ec.fieldContext_SettlementLine_note(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_SettlementLine_occurredAt(ctx, field)
+	case "payments":
+		return ec.fieldContext_SettlementLine_payments(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementLine", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementLineConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SettlementLineConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_SettlementLineConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SettlementLineConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SettlementLineConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementLineConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SettlementLineEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SettlementLineEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SettlementLineEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementLineEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_UpdateMappingRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3282,6 +4470,20 @@ func (ec *executionContext) dir_hasRole_args(ctx context.Context, rawArgs map[st
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptSettlementBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcceptSettlementBatchInput, error) {
+			return ec.unmarshalNAcceptSettlementBatchInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAcceptSettlementBatchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_capturePayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3316,6 +4518,20 @@ func (ec *executionContext) field_Mutation_placeOrder_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PlaceOrderInput, error) {
 			return ec.unmarshalNPlaceOrderInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reconcileSettlement_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReconcileSettlementInput, error) {
+			return ec.unmarshalNReconcileSettlementInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3372,6 +4588,20 @@ func (ec *executionContext) field_Mutation_resolveAnomaly_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ResolveAnomalyInput, error) {
 			return ec.unmarshalNResolveAnomalyInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐResolveAnomalyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resolveSettlementDiscrepancy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResolveSettlementDiscrepancyInput, error) {
+			return ec.unmarshalNResolveSettlementDiscrepancyInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐResolveSettlementDiscrepancyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3784,6 +5014,124 @@ func (ec *executionContext) field_Query_refunds_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_settlementBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_settlementBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SettlementBatchFilter, error) {
+			return ec.unmarshalOSettlementBatchFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_settlementDiscrepancies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SettlementDiscrepancyFilter, error) {
+			return ec.unmarshalOSettlementDiscrepancyFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_SettlementBatch_discrepancies_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "statuses",
+		func(ctx context.Context, v any) ([]model.SettlementDiscrepancyStatus, error) {
+			return ec.unmarshalOSettlementDiscrepancyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["statuses"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_SettlementBatch_lines_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "matchStatuses",
+		func(ctx context.Context, v any) ([]model.SettlementMatchStatus, error) {
+			return ec.unmarshalOSettlementMatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["matchStatuses"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Subscription_anomalyEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3909,6 +5257,70 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AcceptSettlementBatchPayload_settlementBatch(ctx context.Context, field graphql.CollectedField, obj *model.AcceptSettlementBatchPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcceptSettlementBatchPayload_settlementBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettlementBatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalOSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AcceptSettlementBatchPayload_settlementBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcceptSettlementBatchPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AcceptSettlementBatchPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AcceptSettlementBatchPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcceptSettlementBatchPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AcceptSettlementBatchPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcceptSettlementBatchPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Address_line1(ctx context.Context, field graphql.CollectedField, obj *model.Address) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4207,6 +5619,52 @@ func (ec *executionContext) _Anomaly_details(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Anomaly_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _Anomaly_score(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _Anomaly_explanation(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Anomaly_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Anomaly_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Anomaly", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Anomaly_subjectType(ctx context.Context, field graphql.CollectedField, obj *model.Anomaly) (ret graphql.Marshaler) {
@@ -6568,6 +8026,530 @@ func (ec *executionContext) fieldContext_FraudReviewEdge_node(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _GlJournal_id(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_status(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.GlJournalStatus) graphql.Marshaler {
+			return ec.marshalNGlJournalStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type GlJournalStatus does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_reference(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_reference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_reference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_journalDate(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_journalDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JournalDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_journalDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_currency(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_description(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_settlementBatch(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_settlementBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GlJournal().SettlementBatch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalOSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_settlementBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GlJournal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GlJournal_sysproJournalNumber(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_sysproJournalNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SysproJournalNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_sysproJournalNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_sysproYear(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_sysproYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SysproYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_sysproYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_sysproPeriod(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_sysproPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SysproPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_sysproPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_postedAt(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_postedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_postedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_lastError(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_lines(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GlJournal().Lines(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.GlJournalLine) graphql.Marshaler {
+			return ec.marshalNGlJournalLine2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GlJournal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GlJournalLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GlJournal_debitTotal(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_debitTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GlJournal().DebitTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_debitTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, true, true, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_creditTotal(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_creditTotal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.GlJournal().CreditTotal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_creditTotal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, true, true, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournal_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.GlJournal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournal_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournal_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournal", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournalLine_lineNumber(ctx context.Context, field graphql.CollectedField, obj *model.GlJournalLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournalLine_lineNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournalLine_lineNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournalLine", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournalLine_ledgerCode(ctx context.Context, field graphql.CollectedField, obj *model.GlJournalLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournalLine_ledgerCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LedgerCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournalLine_ledgerCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournalLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournalLine_description(ctx context.Context, field graphql.CollectedField, obj *model.GlJournalLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournalLine_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournalLine_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournalLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournalLine_debit(ctx context.Context, field graphql.CollectedField, obj *model.GlJournalLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournalLine_debit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Debit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournalLine_debit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournalLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _GlJournalLine_credit(ctx context.Context, field graphql.CollectedField, obj *model.GlJournalLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GlJournalLine_credit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GlJournalLine_credit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GlJournalLine", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
 func (ec *executionContext) _MappingRule_id(ctx context.Context, field graphql.CollectedField, obj *model.MappingRule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7553,6 +9535,192 @@ func (ec *executionContext) fieldContext_Mutation_createOpayoMerchantSessionKey(
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_OpayoMerchantSessionKeyPayload(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptSettlementBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptSettlementBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptSettlementBatch(ctx, fc.Args["input"].(model.AcceptSettlementBatchInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "FINANCE")
+				if err != nil {
+					var zeroVal *model.AcceptSettlementBatchPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AcceptSettlementBatchPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AcceptSettlementBatchPayload) graphql.Marshaler {
+			return ec.marshalOAcceptSettlementBatchPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAcceptSettlementBatchPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptSettlementBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AcceptSettlementBatchPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptSettlementBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveSettlementDiscrepancy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveSettlementDiscrepancy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveSettlementDiscrepancy(ctx, fc.Args["input"].(model.ResolveSettlementDiscrepancyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "FINANCE")
+				if err != nil {
+					var zeroVal *model.ResolveSettlementDiscrepancyPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ResolveSettlementDiscrepancyPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResolveSettlementDiscrepancyPayload) graphql.Marshaler {
+			return ec.marshalOResolveSettlementDiscrepancyPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐResolveSettlementDiscrepancyPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveSettlementDiscrepancy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResolveSettlementDiscrepancyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveSettlementDiscrepancy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reconcileSettlement(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconcileSettlement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReconcileSettlement(ctx, fc.Args["input"].(model.ReconcileSettlementInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "FINANCE")
+				if err != nil {
+					var zeroVal *model.ReconcileSettlementPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReconcileSettlementPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconcileSettlementPayload) graphql.Marshaler {
+			return ec.marshalOReconcileSettlementPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconcileSettlement(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconcileSettlementPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconcileSettlement_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10381,6 +12549,192 @@ func (ec *executionContext) fieldContext_Query_mappingRules(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_settlementBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementBatches(ctx, fc.Args["filter"].(*model.SettlementBatchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.SettlementBatchConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SettlementBatchConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatchConnection) graphql.Marshaler {
+			return ec.marshalNSettlementBatchConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_settlementBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementBatch(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.SettlementBatch
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SettlementBatch
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalOSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_settlementDiscrepancies(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementDiscrepancies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementDiscrepancies(ctx, fc.Args["filter"].(*model.SettlementDiscrepancyFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.SettlementDiscrepancyConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SettlementDiscrepancyConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementDiscrepancyConnection) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancyConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementDiscrepancies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancyConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementDiscrepancies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10452,6 +12806,61 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconcileSettlementPayload_queued(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileSettlementPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileSettlementPayload_queued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileSettlementPayload_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileSettlementPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ReconcileSettlementPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileSettlementPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileSettlementPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileSettlementPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconcileSettlementPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11213,6 +13622,70 @@ func (ec *executionContext) fieldContext_ResolveAnomalyPayload_userErrors(_ cont
 	return fc, nil
 }
 
+func (ec *executionContext) _ResolveSettlementDiscrepancyPayload_settlementDiscrepancy(ctx context.Context, field graphql.CollectedField, obj *model.ResolveSettlementDiscrepancyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResolveSettlementDiscrepancyPayload_settlementDiscrepancy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettlementDiscrepancy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementDiscrepancy) graphql.Marshaler {
+			return ec.marshalOSettlementDiscrepancy2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancy(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResolveSettlementDiscrepancyPayload_settlementDiscrepancy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResolveSettlementDiscrepancyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ResolveSettlementDiscrepancyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ResolveSettlementDiscrepancyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResolveSettlementDiscrepancyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResolveSettlementDiscrepancyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResolveSettlementDiscrepancyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Risk_score(ctx context.Context, field graphql.CollectedField, obj *model.Risk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11257,6 +13730,1911 @@ func (ec *executionContext) _Risk_decision(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Risk_decision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Risk", field, false, false, errors.New("field of type RiskDecision does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_id(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_gateway(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_gateway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gateway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Gateway) graphql.Marshaler {
+			return ec.marshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_gateway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type Gateway does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_batchId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_batchId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BatchID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_batchId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_batchDate(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_batchDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BatchDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_batchDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_currency(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_gross(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_gross(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gross, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_gross(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_refunds(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Refunds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_fees(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_fees(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fees, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_fees(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_chargebacks(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_chargebacks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chargebacks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_chargebacks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_net(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_net(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Net, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_lineCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_lineCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_lineCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_status(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementBatchStatus) graphql.Marshaler {
+			return ec.marshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type SettlementBatchStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_reconciledAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_reconciledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReconciledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_reconciledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_acceptedBy(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_acceptedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_acceptedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_acceptedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_acceptedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_acceptedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_acceptanceNote(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_acceptanceNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptanceNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_acceptanceNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_reportedTotals(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_reportedTotals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReportedTotals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_reportedTotals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type JSON does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_discrepancies(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_discrepancies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SettlementBatch().Discrepancies(ctx, obj, fc.Args["statuses"].([]model.SettlementDiscrepancyStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementDiscrepancy) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancy2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_discrepancies(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancy(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SettlementBatch_discrepancies_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_lines(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SettlementBatch().Lines(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["matchStatuses"].([]model.SettlementMatchStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementLineConnection) graphql.Marshaler {
+			return ec.marshalNSettlementLineConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_lines(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLineConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SettlementBatch_lines_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_journal(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_journal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementBatch().Journal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GlJournal) graphql.Marshaler {
+			return ec.marshalOGlJournal2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_journal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GlJournal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatch_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatch_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatch_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatch_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatch", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementBatchEdge) graphql.Marshaler {
+			return ec.marshalNSettlementBatchEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatchConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalNSettlementBatch2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementBatchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementBatchConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatchConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementBatchEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementBatchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SettlementBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementBatchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalNSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementBatchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementBatchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_id(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_kind(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementDiscrepancyKind) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancyKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type SettlementDiscrepancyKind does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_gateway(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_gateway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gateway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Gateway) graphql.Marshaler {
+			return ec.marshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_gateway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Gateway does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_settlementDate(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_settlementDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SettlementDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_settlementDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_batch(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementDiscrepancy().Batch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalOSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_lineNumbers(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_lineNumbers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineNumbers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_lineNumbers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_payments(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementDiscrepancy().Payments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancy",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_currency(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_expected(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_expected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_expected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_actual(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_actual(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actual, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_actual(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_difference(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_difference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Difference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_difference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type Decimal does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_merchantReference(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_merchantReference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MerchantReference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_merchantReference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_gatewayTransactionId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_gatewayTransactionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GatewayTransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_gatewayTransactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_explanation(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_explanation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Explanation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_explanation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_status(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementDiscrepancyStatus) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type SettlementDiscrepancyStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_resolvedBy(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_resolvedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_resolvedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_resolutionNote(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_resolutionNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolutionNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_resolutionNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancy_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancy_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancy_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancy", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancyConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementDiscrepancyEdge) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancyEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancyEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancyConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementDiscrepancy) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancy2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancyConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancyConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDiscrepancyConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementDiscrepancyConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancyConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancyEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDiscrepancyEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDiscrepancyEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancyEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDiscrepancyEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementDiscrepancy) graphql.Marshaler {
+			return ec.marshalNSettlementDiscrepancy2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDiscrepancyEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDiscrepancyEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDiscrepancy(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLine_lineNumber(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_lineNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_lineNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_kind(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementLineKind) graphql.Marshaler {
+			return ec.marshalNSettlementLineKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type SettlementLineKind does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_gatewayTransactionId(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_gatewayTransactionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GatewayTransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_gatewayTransactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_merchantReference(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_merchantReference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MerchantReference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_merchantReference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLine_fee(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_fee(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fee, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_fee(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLine_currency(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_matchStatus(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_matchStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatchStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementMatchStatus) graphql.Marshaler {
+			return ec.marshalNSettlementMatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_matchStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type SettlementMatchStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_matchMethod(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_matchMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatchMethod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementMatchMethod) graphql.Marshaler {
+			return ec.marshalOSettlementMatchMethod2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_matchMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type SettlementMatchMethod does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_note(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_occurredAt(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLine", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLine_payments(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_payments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementLine().Payments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Payment) graphql.Marshaler {
+			return ec.marshalNPayment2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_payments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLineConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementLineEdge) graphql.Marshaler {
+			return ec.marshalNSettlementLineEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLineEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLineConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+			return ec.marshalNSettlementLine2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLineConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLineConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementLineConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementLineConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLineConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLineEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementLineEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementLineEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLineEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementLine) graphql.Marshaler {
+			return ec.marshalNSettlementLine2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLine(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLineEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLineEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLine(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Subscription_paymentEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -12701,6 +17079,50 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcceptSettlementBatchInput(ctx context.Context, obj any) (model.AcceptSettlementBatchInput, error) {
+	var it model.AcceptSettlementBatchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "id", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputAddressInput(ctx context.Context, obj any) (model.AddressInput, error) {
 	var it model.AddressInput
 	if obj == nil {
@@ -13809,6 +18231,50 @@ func (ec *executionContext) unmarshalInputPlaceOrderLineInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputReconcileSettlementInput(ctx context.Context, obj any) (model.ReconcileSettlementInput, error) {
+	var it model.ReconcileSettlementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "gateway", "date"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "date":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("date"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Date = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRefundFilter(ctx context.Context, obj any) (model.RefundFilter, error) {
 	var it model.RefundFilter
 	if obj == nil {
@@ -14036,6 +18502,159 @@ func (ec *executionContext) unmarshalInputResolveAnomalyInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputResolveSettlementDiscrepancyInput(ctx context.Context, obj any) (model.ResolveSettlementDiscrepancyInput, error) {
+	var it model.ResolveSettlementDiscrepancyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"idempotencyKey", "id", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSettlementBatchFilter(ctx context.Context, obj any) (model.SettlementBatchFilter, error) {
+	var it model.SettlementBatchFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"gateway", "statuses", "dateFrom", "dateTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOSettlementBatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = data
+		case "dateFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateFrom"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateFrom = data
+		case "dateTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateTo"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateTo = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSettlementDiscrepancyFilter(ctx context.Context, obj any) (model.SettlementDiscrepancyFilter, error) {
+	var it model.SettlementDiscrepancyFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"batchId", "gateway", "date", "statuses", "kinds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "batchId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchID = data
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "date":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("date"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Date = data
+		case "statuses":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("statuses"))
+			data, err := ec.unmarshalOSettlementDiscrepancyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Statuses = data
+		case "kinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kinds"))
+			data, err := ec.unmarshalOSettlementDiscrepancyKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kinds = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputUpdateMappingRuleInput(ctx context.Context, obj any) (model.UpdateMappingRuleInput, error) {
 	var it model.UpdateMappingRuleInput
 	if obj == nil {
@@ -14143,6 +18762,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case model.SettlementDiscrepancy:
+		return ec._SettlementDiscrepancy(ctx, sel, &obj)
+	case *model.SettlementDiscrepancy:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SettlementDiscrepancy(ctx, sel, obj)
+	case model.SettlementBatch:
+		return ec._SettlementBatch(ctx, sel, &obj)
+	case *model.SettlementBatch:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SettlementBatch(ctx, sel, obj)
 	case model.Refund:
 		return ec._Refund(ctx, sel, &obj)
 	case *model.Refund:
@@ -14171,6 +18804,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._MappingRule(ctx, sel, obj)
+	case model.GlJournal:
+		return ec._GlJournal(ctx, sel, &obj)
+	case *model.GlJournal:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._GlJournal(ctx, sel, obj)
 	case model.FraudReview:
 		return ec._FraudReview(ctx, sel, &obj)
 	case *model.FraudReview:
@@ -14218,6 +18858,49 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var acceptSettlementBatchPayloadImplementors = []string{"AcceptSettlementBatchPayload"}
+
+func (ec *executionContext) _AcceptSettlementBatchPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AcceptSettlementBatchPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, acceptSettlementBatchPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AcceptSettlementBatchPayload")
+		case "settlementBatch":
+			out.Values[i] = ec._AcceptSettlementBatchPayload_settlementBatch(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AcceptSettlementBatchPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
 
 var addressImplementors = []string{"Address"}
 
@@ -14327,6 +19010,16 @@ func (ec *executionContext) _Anomaly(ctx context.Context, sel ast.SelectionSet, 
 		case "details":
 			out.Values[i] = ec._Anomaly_details(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._Anomaly_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "explanation":
+			out.Values[i] = ec._Anomaly_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subjectType":
@@ -15635,6 +20328,314 @@ func (ec *executionContext) _FraudReviewEdge(ctx context.Context, sel ast.Select
 	return out
 }
 
+var glJournalImplementors = []string{"GlJournal", "Node"}
+
+func (ec *executionContext) _GlJournal(ctx context.Context, sel ast.SelectionSet, obj *model.GlJournal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, glJournalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GlJournal")
+		case "id":
+			out.Values[i] = ec._GlJournal_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._GlJournal_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reference":
+			out.Values[i] = ec._GlJournal_reference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "journalDate":
+			out.Values[i] = ec._GlJournal_journalDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._GlJournal_currency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._GlJournal_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "settlementBatch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._GlJournal_settlementBatch(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "sysproJournalNumber":
+			out.Values[i] = ec._GlJournal_sysproJournalNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sysproYear":
+			out.Values[i] = ec._GlJournal_sysproYear(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sysproPeriod":
+			out.Values[i] = ec._GlJournal_sysproPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "postedAt":
+			out.Values[i] = ec._GlJournal_postedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastError":
+			out.Values[i] = ec._GlJournal_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._GlJournal_lines(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "debitTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._GlJournal_debitTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "creditTotal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._GlJournal_creditTotal(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._GlJournal_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._GlJournal_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var glJournalLineImplementors = []string{"GlJournalLine"}
+
+func (ec *executionContext) _GlJournalLine(ctx context.Context, sel ast.SelectionSet, obj *model.GlJournalLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, glJournalLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GlJournalLine")
+		case "lineNumber":
+			out.Values[i] = ec._GlJournalLine_lineNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ledgerCode":
+			out.Values[i] = ec._GlJournalLine_ledgerCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._GlJournalLine_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "debit":
+			out.Values[i] = ec._GlJournalLine_debit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credit":
+			out.Values[i] = ec._GlJournalLine_credit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mappingRuleImplementors = []string{"MappingRule", "Node"}
 
 func (ec *executionContext) _MappingRule(ctx context.Context, sel ast.SelectionSet, obj *model.MappingRule) graphql.Marshaler {
@@ -15961,6 +20962,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "createOpayoMerchantSessionKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createOpayoMerchantSessionKey(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "acceptSettlementBatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptSettlementBatch(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "resolveSettlementDiscrepancy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveSettlementDiscrepancy(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reconcileSettlement":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconcileSettlement(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -17318,6 +22340,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "settlementBatches":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_settlementBatches(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "settlementBatch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_settlementBatch(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "settlementDiscrepancies":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_settlementDiscrepancies(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -17331,6 +22419,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var reconcileSettlementPayloadImplementors = []string{"ReconcileSettlementPayload"}
+
+func (ec *executionContext) _ReconcileSettlementPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReconcileSettlementPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconcileSettlementPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconcileSettlementPayload")
+		case "queued":
+			out.Values[i] = ec._ReconcileSettlementPayload_queued(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ReconcileSettlementPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17818,6 +22949,49 @@ func (ec *executionContext) _ResolveAnomalyPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var resolveSettlementDiscrepancyPayloadImplementors = []string{"ResolveSettlementDiscrepancyPayload"}
+
+func (ec *executionContext) _ResolveSettlementDiscrepancyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ResolveSettlementDiscrepancyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resolveSettlementDiscrepancyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResolveSettlementDiscrepancyPayload")
+		case "settlementDiscrepancy":
+			out.Values[i] = ec._ResolveSettlementDiscrepancyPayload_settlementDiscrepancy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ResolveSettlementDiscrepancyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var riskImplementors = []string{"Risk"}
 
 func (ec *executionContext) _Risk(ctx context.Context, sel ast.SelectionSet, obj *model.Risk) graphql.Marshaler {
@@ -17838,6 +23012,960 @@ func (ec *executionContext) _Risk(ctx context.Context, sel ast.SelectionSet, obj
 		case "decision":
 			out.Values[i] = ec._Risk_decision(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementBatchImplementors = []string{"SettlementBatch", "Node"}
+
+func (ec *executionContext) _SettlementBatch(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementBatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementBatch")
+		case "id":
+			out.Values[i] = ec._SettlementBatch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gateway":
+			out.Values[i] = ec._SettlementBatch_gateway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "batchId":
+			out.Values[i] = ec._SettlementBatch_batchId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "batchDate":
+			out.Values[i] = ec._SettlementBatch_batchDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._SettlementBatch_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gross":
+			out.Values[i] = ec._SettlementBatch_gross(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refunds":
+			out.Values[i] = ec._SettlementBatch_refunds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fees":
+			out.Values[i] = ec._SettlementBatch_fees(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "chargebacks":
+			out.Values[i] = ec._SettlementBatch_chargebacks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "net":
+			out.Values[i] = ec._SettlementBatch_net(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lineCount":
+			out.Values[i] = ec._SettlementBatch_lineCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SettlementBatch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reconciledAt":
+			out.Values[i] = ec._SettlementBatch_reconciledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acceptedBy":
+			out.Values[i] = ec._SettlementBatch_acceptedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acceptedAt":
+			out.Values[i] = ec._SettlementBatch_acceptedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acceptanceNote":
+			out.Values[i] = ec._SettlementBatch_acceptanceNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reportedTotals":
+			out.Values[i] = ec._SettlementBatch_reportedTotals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "discrepancies":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementBatch_discrepancies(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lines":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementBatch_lines(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "journal":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementBatch_journal(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "createdAt":
+			out.Values[i] = ec._SettlementBatch_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SettlementBatch_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementBatchConnectionImplementors = []string{"SettlementBatchConnection"}
+
+func (ec *executionContext) _SettlementBatchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementBatchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementBatchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementBatchConnection")
+		case "edges":
+			out.Values[i] = ec._SettlementBatchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._SettlementBatchConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SettlementBatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementBatchConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementBatchEdgeImplementors = []string{"SettlementBatchEdge"}
+
+func (ec *executionContext) _SettlementBatchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementBatchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementBatchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementBatchEdge")
+		case "cursor":
+			out.Values[i] = ec._SettlementBatchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SettlementBatchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementDiscrepancyImplementors = []string{"SettlementDiscrepancy", "Node"}
+
+func (ec *executionContext) _SettlementDiscrepancy(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementDiscrepancy) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementDiscrepancyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementDiscrepancy")
+		case "id":
+			out.Values[i] = ec._SettlementDiscrepancy_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._SettlementDiscrepancy_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gateway":
+			out.Values[i] = ec._SettlementDiscrepancy_gateway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "settlementDate":
+			out.Values[i] = ec._SettlementDiscrepancy_settlementDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "batch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementDiscrepancy_batch(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "lineNumbers":
+			out.Values[i] = ec._SettlementDiscrepancy_lineNumbers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementDiscrepancy_payments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "currency":
+			out.Values[i] = ec._SettlementDiscrepancy_currency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expected":
+			out.Values[i] = ec._SettlementDiscrepancy_expected(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actual":
+			out.Values[i] = ec._SettlementDiscrepancy_actual(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "difference":
+			out.Values[i] = ec._SettlementDiscrepancy_difference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "merchantReference":
+			out.Values[i] = ec._SettlementDiscrepancy_merchantReference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gatewayTransactionId":
+			out.Values[i] = ec._SettlementDiscrepancy_gatewayTransactionId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "explanation":
+			out.Values[i] = ec._SettlementDiscrepancy_explanation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SettlementDiscrepancy_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedBy":
+			out.Values[i] = ec._SettlementDiscrepancy_resolvedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._SettlementDiscrepancy_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolutionNote":
+			out.Values[i] = ec._SettlementDiscrepancy_resolutionNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._SettlementDiscrepancy_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SettlementDiscrepancy_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementDiscrepancyConnectionImplementors = []string{"SettlementDiscrepancyConnection"}
+
+func (ec *executionContext) _SettlementDiscrepancyConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementDiscrepancyConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementDiscrepancyConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementDiscrepancyConnection")
+		case "edges":
+			out.Values[i] = ec._SettlementDiscrepancyConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._SettlementDiscrepancyConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SettlementDiscrepancyConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementDiscrepancyConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementDiscrepancyEdgeImplementors = []string{"SettlementDiscrepancyEdge"}
+
+func (ec *executionContext) _SettlementDiscrepancyEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementDiscrepancyEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementDiscrepancyEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementDiscrepancyEdge")
+		case "cursor":
+			out.Values[i] = ec._SettlementDiscrepancyEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SettlementDiscrepancyEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementLineImplementors = []string{"SettlementLine"}
+
+func (ec *executionContext) _SettlementLine(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementLine")
+		case "lineNumber":
+			out.Values[i] = ec._SettlementLine_lineNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._SettlementLine_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gatewayTransactionId":
+			out.Values[i] = ec._SettlementLine_gatewayTransactionId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "merchantReference":
+			out.Values[i] = ec._SettlementLine_merchantReference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amount":
+			out.Values[i] = ec._SettlementLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fee":
+			out.Values[i] = ec._SettlementLine_fee(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "currency":
+			out.Values[i] = ec._SettlementLine_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matchStatus":
+			out.Values[i] = ec._SettlementLine_matchStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matchMethod":
+			out.Values[i] = ec._SettlementLine_matchMethod(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._SettlementLine_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occurredAt":
+			out.Values[i] = ec._SettlementLine_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "payments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementLine_payments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementLineConnectionImplementors = []string{"SettlementLineConnection"}
+
+func (ec *executionContext) _SettlementLineConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementLineConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementLineConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementLineConnection")
+		case "edges":
+			out.Values[i] = ec._SettlementLineConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._SettlementLineConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SettlementLineConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementLineConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var settlementLineEdgeImplementors = []string{"SettlementLineEdge"}
+
+func (ec *executionContext) _SettlementLineEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementLineEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementLineEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementLineEdge")
+		case "cursor":
+			out.Values[i] = ec._SettlementLineEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SettlementLineEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18411,6 +24539,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcceptSettlementBatchInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAcceptSettlementBatchInput(ctx context.Context, v any) (model.AcceptSettlementBatchInput, error) {
+	res, err := ec.unmarshalInputAcceptSettlementBatchInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAnomaly2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Anomaly) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -18612,6 +24745,16 @@ func (ec *executionContext) marshalNCustomerStatus2githubᚗcomᚋpayhubᚋpayhu
 	return v
 }
 
+func (ec *executionContext) unmarshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (model.Date, error) {
+	var res model.Date
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx context.Context, sel ast.SelectionSet, v model.Date) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := model.UnmarshalDateTime(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18641,6 +24784,28 @@ func (ec *executionContext) unmarshalNDecimal2githubᚗcomᚋshopspringᚋdecima
 func (ec *executionContext) marshalNDecimal2githubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v decimal.Decimal) graphql.Marshaler {
 	_ = sel
 	res := model.MarshalDecimal(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
+	res, err := model.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	_ = sel
+	res := model.MarshalDecimal(*v)
 	if res == graphql.Null {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -18853,6 +25018,42 @@ func (ec *executionContext) marshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgra
 	return v
 }
 
+func (ec *executionContext) marshalNGlJournalLine2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.GlJournalLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGlJournalLine2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGlJournalLine2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalLine(ctx context.Context, sel ast.SelectionSet, v *model.GlJournalLine) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._GlJournalLine(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGlJournalStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalStatus(ctx context.Context, v any) (model.GlJournalStatus, error) {
+	var res model.GlJournalStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGlJournalStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournalStatus(ctx context.Context, sel ast.SelectionSet, v model.GlJournalStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18883,6 +25084,35 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNJSON2encodingᚋjsonᚐRawMessage(ctx context.Context, v any) (json.RawMessage, error) {
@@ -19228,6 +25458,11 @@ func (ec *executionContext) unmarshalNPlaceOrderLineInput2ᚖgithubᚗcomᚋpayh
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReconcileSettlementInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementInput(ctx context.Context, v any) (model.ReconcileSettlementInput, error) {
+	res, err := ec.unmarshalInputReconcileSettlementInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRefund2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Refund) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19320,6 +25555,11 @@ func (ec *executionContext) unmarshalNResolveAnomalyInput2githubᚗcomᚋpayhub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNResolveSettlementDiscrepancyInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐResolveSettlementDiscrepancyInput(ctx context.Context, v any) (model.ResolveSettlementDiscrepancyInput, error) {
+	res, err := ec.unmarshalInputResolveSettlementDiscrepancyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRiskDecision2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRiskDecision(ctx context.Context, v any) (model.RiskDecision, error) {
 	var res model.RiskDecision
 	err := res.UnmarshalGQL(v)
@@ -19337,6 +25577,242 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgrap
 }
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSettlementBatch2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementBatch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx context.Context, sel ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementBatchConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SettlementBatchConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementBatchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementBatchEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementBatchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementBatchEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementBatchEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchEdge(ctx context.Context, sel ast.SelectionSet, v *model.SettlementBatchEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementBatchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx context.Context, v any) (model.SettlementBatchStatus, error) {
+	var res model.SettlementBatchStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx context.Context, sel ast.SelectionSet, v model.SettlementBatchStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancy2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementDiscrepancy) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementDiscrepancy2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancy(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancy2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancy(ctx context.Context, sel ast.SelectionSet, v *model.SettlementDiscrepancy) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementDiscrepancy(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancyConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyConnection(ctx context.Context, sel ast.SelectionSet, v *model.SettlementDiscrepancyConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementDiscrepancyConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancyEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementDiscrepancyEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementDiscrepancyEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancyEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyEdge(ctx context.Context, sel ast.SelectionSet, v *model.SettlementDiscrepancyEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementDiscrepancyEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettlementDiscrepancyKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKind(ctx context.Context, v any) (model.SettlementDiscrepancyKind, error) {
+	var res model.SettlementDiscrepancyKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancyKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKind(ctx context.Context, sel ast.SelectionSet, v model.SettlementDiscrepancyKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSettlementDiscrepancyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatus(ctx context.Context, v any) (model.SettlementDiscrepancyStatus, error) {
+	var res model.SettlementDiscrepancyStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementDiscrepancyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatus(ctx context.Context, sel ast.SelectionSet, v model.SettlementDiscrepancyStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSettlementLine2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementLine2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementLine2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLine(ctx context.Context, sel ast.SelectionSet, v *model.SettlementLine) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementLine(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementLineConnection2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineConnection(ctx context.Context, sel ast.SelectionSet, v *model.SettlementLineConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementLineConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSettlementLineEdge2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementLineEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementLineEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementLineEdge2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineEdge(ctx context.Context, sel ast.SelectionSet, v *model.SettlementLineEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementLineEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettlementLineKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineKind(ctx context.Context, v any) (model.SettlementLineKind, error) {
+	var res model.SettlementLineKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementLineKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineKind(ctx context.Context, sel ast.SelectionSet, v model.SettlementLineKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNSettlementMatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatus(ctx context.Context, v any) (model.SettlementMatchStatus, error) {
+	var res model.SettlementMatchStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSettlementMatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatus(ctx context.Context, sel ast.SelectionSet, v model.SettlementMatchStatus) graphql.Marshaler {
 	return v
 }
 
@@ -19561,6 +26037,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAcceptSettlementBatchPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAcceptSettlementBatchPayload(ctx context.Context, sel ast.SelectionSet, v *model.AcceptSettlementBatchPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AcceptSettlementBatchPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAddress2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAddress(ctx context.Context, sel ast.SelectionSet, v *model.Address) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -19754,6 +26237,22 @@ func (ec *executionContext) unmarshalOCybersourcePaymentInput2ᚖgithubᚗcomᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx context.Context, v any) (*model.Date, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.Date)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx context.Context, sel ast.SelectionSet, v *model.Date) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -19785,6 +26284,24 @@ func (ec *executionContext) marshalODecideFraudReviewPayload2ᚖgithubᚗcomᚋp
 		return graphql.Null
 	}
 	return ec._DecideFraudReviewPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, v any) (*decimal.Decimal, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDecimal(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecimal2ᚖgithubᚗcomᚋshopspringᚋdecimalᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *decimal.Decimal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDecimal(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOErpErrorClass2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpErrorClass(ctx context.Context, v any) (*model.ErpErrorClass, error) {
@@ -19906,6 +26423,23 @@ func (ec *executionContext) marshalOErpPostingStatus2ᚕgithubᚗcomᚋpayhubᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalOFraudEventFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudEventFilter(ctx context.Context, v any) (*model.FraudEventFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -19979,6 +26513,13 @@ func (ec *executionContext) marshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOGlJournal2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGlJournal(ctx context.Context, sel ast.SelectionSet, v *model.GlJournal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GlJournal(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -20274,6 +26815,13 @@ func (ec *executionContext) marshalOPlaceOrderPayload2ᚖgithubᚗcomᚋpayhub�
 	return ec._PlaceOrderPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOReconcileSettlementPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReconcileSettlementPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReconcileSettlementPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalORefund2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefund(ctx context.Context, sel ast.SelectionSet, v *model.Refund) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20353,6 +26901,13 @@ func (ec *executionContext) marshalOResolveAnomalyPayload2ᚖgithubᚗcomᚋpayh
 	return ec._ResolveAnomalyPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOResolveSettlementDiscrepancyPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐResolveSettlementDiscrepancyPayload(ctx context.Context, sel ast.SelectionSet, v *model.ResolveSettlementDiscrepancyPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ResolveSettlementDiscrepancyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalORisk2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRisk(ctx context.Context, sel ast.SelectionSet, v *model.Risk) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20374,6 +26929,196 @@ func (ec *executionContext) marshalORiskDecision2ᚖgithubᚗcomᚋpayhubᚋpayh
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx context.Context, sel ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SettlementBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSettlementBatchFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchFilter(ctx context.Context, v any) (*model.SettlementBatchFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSettlementBatchFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSettlementBatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatusᚄ(ctx context.Context, v any) ([]model.SettlementBatchStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SettlementBatchStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSettlementBatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SettlementBatchStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSettlementDiscrepancy2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancy(ctx context.Context, sel ast.SelectionSet, v *model.SettlementDiscrepancy) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SettlementDiscrepancy(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSettlementDiscrepancyFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyFilter(ctx context.Context, v any) (*model.SettlementDiscrepancyFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSettlementDiscrepancyFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOSettlementDiscrepancyKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKindᚄ(ctx context.Context, v any) ([]model.SettlementDiscrepancyKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SettlementDiscrepancyKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSettlementDiscrepancyKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSettlementDiscrepancyKind2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SettlementDiscrepancyKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementDiscrepancyKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSettlementDiscrepancyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatusᚄ(ctx context.Context, v any) ([]model.SettlementDiscrepancyStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SettlementDiscrepancyStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSettlementDiscrepancyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSettlementDiscrepancyStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SettlementDiscrepancyStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementDiscrepancyStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOSettlementMatchMethod2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchMethod(ctx context.Context, v any) (*model.SettlementMatchMethod, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SettlementMatchMethod)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSettlementMatchMethod2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchMethod(ctx context.Context, sel ast.SelectionSet, v *model.SettlementMatchMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSettlementMatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatusᚄ(ctx context.Context, v any) ([]model.SettlementMatchStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.SettlementMatchStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSettlementMatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSettlementMatchStatus2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.SettlementMatchStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementMatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementMatchStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

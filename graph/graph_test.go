@@ -173,6 +173,7 @@ type fixture struct {
 	order1ID, order2ID int64
 	saleID, refundID   int64
 	authID, declinedID int64
+	batchID            int64 // a matched Cybersource settlement batch
 }
 
 func seedFixture(t testing.TB, pool *pgxpool.Pool) fixture {
@@ -214,6 +215,9 @@ func seedFixture(t testing.TB, pool *pgxpool.Pool) fixture {
 	f.declinedID = scalar[int64](t, pool, insert, "opayo", "{5C3A1F2E-0000-4E0B-A8A1-000000000002}", "OPY-2003",
 		"sale", nil, nil, nil, "declined", "NotAuthed", "2000", "99.99", "EUR", "visa", "0002", 1, 2029, 80, "reject",
 		"2026-11-04T12:00:00Z")
+	f.batchID = scalar[int64](t, pool, `INSERT INTO settlement_batches (gateway, gateway_batch_id, batch_date, currency,
+		gross_amount, net_amount, line_count, status) VALUES ('cybersource', 'FIX-BATCH-1', '2026-10-31', 'GBP', 120, 120, 1, 'matched')
+		RETURNING id`)
 	return f
 }
 

@@ -2,10 +2,13 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/payhub/payhub/db"
@@ -25,6 +28,16 @@ type Loaders struct {
 	OrderLinesByOrderID   *dataloadgen.Loader[int64, []*model.OrderLine]
 	PaymentsByOrderID     *dataloadgen.Loader[int64, []*model.Payment]
 	CustomerLinksByCustID *dataloadgen.Loader[int64, []*model.CustomerLink]
+
+	// Settlement reconciliation (settlement.graphqls).
+	SettlementBatchByID *dataloadgen.Loader[int64, *model.SettlementBatch]
+	// JournalsByBatchID are a batch's GL journals, oldest first.
+	JournalsByBatchID *dataloadgen.Loader[int64, []db.GlJournal]
+	// JournalLinesByJournalID are a journal's lines in line order (converted by the resolver,
+	// which knows the journal's currency).
+	JournalLinesByJournalID *dataloadgen.Loader[int64, []db.GlJournalLine]
+	// PaymentIDsByLineID are the payments a settlement line was matched to (settlement_matches).
+	PaymentIDsByLineID *dataloadgen.Loader[int64, []int64]
 }
 
 type loadersKey struct{}
@@ -62,6 +75,35 @@ func NewLoaders(q *db.Queries) *Loaders {
 			return groupBy(ids, rows, err, func(r db.CustomerLink) (int64, *model.CustomerLink) {
 				return r.CustomerID, model.CustomerLinkFromRow(r)
 			})
+		}, opt),
+		SettlementBatchByID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.SettlementBatch, error) {
+			// No query reads many batches by id: one lookup per distinct batch (the loader
+			// dedupes, and a page of discrepancies shares few batches).
+			out := make(map[int64]*model.SettlementBatch, len(ids))
+			for _, id := range ids {
+				row, err := q.GetSettlementBatch(ctx, id)
+				if errors.Is(err, pgx.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				out[id] = model.SettlementBatchFromRow(row)
+			}
+			return out, nil
+		}, opt),
+		JournalsByBatchID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]db.GlJournal, []error) {
+			rows, err := q.ListGlJournalsOfBatches(ctx, ids)
+			rows = slices.DeleteFunc(rows, func(j db.GlJournal) bool { return j.SettlementBatchID == nil })
+			return groupBy(ids, rows, err, func(j db.GlJournal) (int64, db.GlJournal) { return *j.SettlementBatchID, j })
+		}, opt),
+		JournalLinesByJournalID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]db.GlJournalLine, []error) {
+			rows, err := q.ListGlJournalLines(ctx, ids)
+			return groupBy(ids, rows, err, func(l db.GlJournalLine) (int64, db.GlJournalLine) { return l.GlJournalID, l })
+		}, opt),
+		PaymentIDsByLineID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]int64, []error) {
+			rows, err := q.ListSettlementMatchesOfLines(ctx, ids)
+			return groupBy(ids, rows, err, func(m db.SettlementMatch) (int64, int64) { return m.SettlementLineID, m.PaymentID })
 		}, opt),
 	}
 }

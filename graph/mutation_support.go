@@ -104,6 +104,14 @@ func (r *Resolver) nodeByID(ctx context.Context, typeName string, rowID int64) (
 		return one(row, err, model.MappingRuleFromRow)
 	case model.TypeEvent:
 		return r.eventNode(ctx, rowID)
+	case model.TypeSettlementBatch:
+		return nilIfMissing(r.loaders(ctx).SettlementBatchByID.Load(ctx, rowID))
+	case model.TypeSettlementDiscrepancy:
+		row, err := r.Queries.GetSettlementDiscrepancy(ctx, rowID)
+		return one(row, err, model.SettlementDiscrepancyFromRow)
+	case model.TypeGlJournal:
+		row, err := r.Queries.GetGlJournal(ctx, rowID)
+		return one(row, err, model.GlJournalFromRow)
 	}
 	return nil, errUnknownType
 }

@@ -747,6 +747,13 @@ func mutationMatrix(pay, review, anomaly, posting string) map[string]mutationCas
 				"payment": map[string]any{"gateway": "CYBERSOURCE", "cybersource": map[string]any{"transientToken": "not-a-token"}}}, shop},
 		"createOpayoMerchantSessionKey": {`mutation { createOpayoMerchantSessionKey { merchantSessionKey { merchantSessionKey } userErrors { code } } }`,
 			nil, shop},
+		"acceptSettlementBatch": {`mutation($input: AcceptSettlementBatchInput!) { acceptSettlementBatch(input: $input) { settlementBatch { id } userErrors { code } } }`,
+			map[string]any{"id": model.EncodeGlobalID(model.TypeSettlementBatch, 999005), "note": "matrix"}, finance},
+		"resolveSettlementDiscrepancy": {`mutation($input: ResolveSettlementDiscrepancyInput!) { resolveSettlementDiscrepancy(input: $input) { settlementDiscrepancy { id } userErrors { code } } }`,
+			map[string]any{"id": model.EncodeGlobalID(model.TypeSettlementDiscrepancy, 999006), "note": "matrix"}, finance},
+		// Opayo's reports are not configured in the rig: a user error, nothing queued.
+		"reconcileSettlement": {`mutation($input: ReconcileSettlementInput!) { reconcileSettlement(input: $input) { queued userErrors { code } } }`,
+			map[string]any{"gateway": "OPAYO", "date": "2026-11-01"}, finance},
 	}
 }
 

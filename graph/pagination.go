@@ -42,6 +42,11 @@ const (
 	cursorFraudReview = "frv"
 	cursorAnomaly     = "ano"
 	cursorMappingRule = "map"
+
+	// Settlement reconciliation (settlement.graphqls).
+	cursorSettlementBatch       = "stb" // (batch date, id), newest first
+	cursorSettlementDiscrepancy = "std" // id, oldest first
+	cursorSettlementLine        = "stl" // (batch id, line number): a batch's lines only
 )
 
 // timeCursor is a position in a list ordered by (time, id): descending (newest first), except

@@ -104,6 +104,13 @@ type Config struct {
 	// FetchPollInterval is how often idle workers look for jobs besides being woken by NOTIFY;
 	// zero keeps River's default.
 	FetchPollInterval time.Duration
+	// Settlement is how settlements are imported, matched and journaled.
+	Settlement SettlementConfig
+	// Anomaly tunes the live anomaly detection.
+	Anomaly AnomalyConfig
+	// Fraud is the fraud policy: what the gateways' risk signals mean for a payment (review,
+	// reject) and how an order under review is held. The zero value is FraudPolicy's defaults.
+	Fraud FraudPolicy
 }
 
 // Engine runs Payhub's jobs on River.
@@ -113,6 +120,7 @@ type Engine struct {
 	log     *slog.Logger
 	queries *db.Queries
 	river   *river.Client[pgx.Tx]
+	scanner *anomalyScanner // live anomaly detection; nil when off
 }
 
 // New builds an engine; Start runs its workers.
@@ -151,6 +159,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = StatusIntervalDefault
 	}
+	if err := cfg.Fraud.Validate(); err != nil {
+		return nil, fmt.Errorf("sync: fraud policy: %w", err)
+	}
+	if err := cfg.Settlement.GL.Validate(); err != nil {
+		return nil, fmt.Errorf("sync: settlement: %w", err)
+	}
 	if cfg.PlaceOrderWait <= 0 {
 		cfg.PlaceOrderWait = PlaceOrderWaitDefault
 	}
@@ -167,6 +181,9 @@ func New(cfg Config) (*Engine, error) {
 	e.registerOpayo(reg)
 	e.registerStatusBack(reg)
 	e.registerCustomerSync(reg)
+	e.registerSettlement(reg)
+	e.registerFraudPolicy(reg)
+	e.registerAnomalyScan(reg)
 	e.working = reg.working
 	rcfg := &river.Config{
 		Logger:               cfg.Logger,

@@ -168,6 +168,8 @@ func (e *Engine) post(ctx context.Context, p db.ErpPosting) (postingOutcome, err
 		return e.postCreditNote(ctx, p)
 	case PostingCustomer:
 		return e.postCustomer(ctx, p)
+	case PostingGlJournal:
+		return e.postGlJournal(ctx, p)
 	}
 	return postingOutcome{}, permanent(fmt.Errorf("sync: posting kind %q has no handler", p.Kind))
 }

@@ -43,7 +43,7 @@ func raiseAnomaly(ctx context.Context, q *db.Queries, a anomaly) error {
 	}
 	row, err := q.RaiseAnomaly(ctx, db.RaiseAnomalyParams{
 		Kind: a.kind, Severity: a.severity, SubjectType: &a.subjectType, SubjectID: &a.subjectID,
-		DedupeKey: a.dedupeKey, Summary: a.summary, Details: details,
+		DedupeKey: a.dedupeKey, Summary: a.summary, Details: details, Score: a.score, Explanation: nonEmpty(a.explanation),
 	})
 	if err != nil {
 		return fmt.Errorf("sync: raise anomaly %s: %w", a.kind, err)
@@ -53,13 +53,16 @@ func raiseAnomaly(ctx context.Context, q *db.Queries, a anomaly) error {
 	}
 	return appendEvent(ctx, q, TopicAnomaly, "anomaly.raised", "anomaly", row.ID, map[string]any{
 		"anomalyId": row.ID, "kind": a.kind, "severity": a.severity, "summary": a.summary,
-		"subjectType": a.subjectType, "subjectId": a.subjectID,
+		"subjectType": a.subjectType, "subjectId": a.subjectID, "score": a.score,
 	})
 }
 
-// anomaly is a condition the hub detected that an operator should look at.
+// anomaly is a condition the hub detected that an operator should look at. score (how unusual,
+// from the detector) and explanation (the longer plain-language account) are optional.
 type anomaly struct {
 	kind, severity, subjectType, dedupeKey, summary string
 	subjectID                                       int64
 	details                                         any
+	score                                           *float64
+	explanation                                     string
 }

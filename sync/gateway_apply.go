@@ -105,6 +105,10 @@ func (e *Engine) applyGatewayTxn(ctx context.Context, tx pgx.Tx, q *db.Queries, 
 	}
 
 	var pay db.Payment
+	prev := "" // the payment's status before this txn; "" when it is new
+	if known {
+		prev = existing.Status
+	}
 	if !known {
 		pay, err = q.InsertGatewayPayment(ctx, insertParams(t, status, parentID, orderID, customerID))
 		if err != nil {
@@ -149,7 +153,7 @@ func (e *Engine) applyGatewayTxn(ctx context.Context, tx pgx.Tx, q *db.Queries, 
 		}
 	}
 
-	if err := e.applyRisk(ctx, q, t, pay); err != nil {
+	if err := e.applyRisk(ctx, tx, q, t, pay, prev); err != nil {
 		return err
 	}
 	if parent != nil {
@@ -350,43 +354,94 @@ func (e *Engine) linkProfile(ctx context.Context, q *db.Queries, c db.Customer, 
 	return q.LinkCustomer(ctx, db.LinkCustomerParams{CustomerID: c.ID, System: t.Gateway, ExternalID: t.Customer.GatewayCustomerID})
 }
 
-// applyRisk opens a fraud review for a gateway REVIEW or REJECT, and closes an open one when
-// the gateway has since decided (the payment left review).
-func (e *Engine) applyRisk(ctx context.Context, q *db.Queries, t GatewayTxn, pay db.Payment) error {
-	if pay.Status == "review" || t.RiskDecision == "review" || t.RiskDecision == "reject" {
-		decision := t.RiskDecision
-		if decision != "reject" {
-			decision = "review"
+// applyRisk decides what the fraud screening of a payment means, by the fraud policy
+// (Config.Fraud; see FraudPolicy.Decide). prev is the payment's status before this txn ("" when
+// it is new).
+//
+// The policy screens an authorization or sale once, when the payment is first seen holding money
+// (authorized, captured, settled) or in review — prev is "", pending, unknown or review — so a
+// transaction delivered again, or read again after a change of policy, is never screened twice:
+//
+//   - review opens a fraud review (gateway_decision review, the policy's reasons and the score)
+//     and appends fraud.review_opened; advanceOrder holds the order per the policy's Hold mode.
+//   - reject opens the review as a rejection (gateway_decision reject) and queues the
+//     fraud_policy_reject job in this transaction: the gateway calls that take the money back
+//     (DecideFraudReview's REJECT path; a void or refund of captured money) run there, outside
+//     any transaction, and the job then records the review as rejected by "policy", cancels the
+//     order and appends fraud.payment_rejected. The order is held meanwhile.
+//   - accept changes nothing, except that a payment the gateway itself holds in review always
+//     gets a review.
+//
+// A declined, voided or failed payment that the gateway screened as review or reject gets that
+// review recorded and closed at once as rejected (the gateway decided), as before. When the
+// gateway decides a payment it held (the payment leaves review), the open review is closed with
+// that outcome; a review the policy opened on a payment the gateway accepted stays open until a
+// person decides it (DecideFraudReview) or its money is gone.
+func (e *Engine) applyRisk(ctx context.Context, tx pgx.Tx, q *db.Queries, t GatewayTxn, pay db.Payment, prev string) error {
+	holdsMoney := pay.Status == "review" || pay.Status == "authorized" || pay.Status == "captured" || pay.Status == "settled"
+	moneyGone := pay.Status == "declined" || pay.Status == "voided" || pay.Status == "failed"
+	firstSight := prev == "" || prev == "pending" || prev == "unknown" || prev == "review"
+	screened := (t.Kind == KindAuthorization || t.Kind == KindSale) && firstSight
+
+	decision, reasons := FraudAccept, []string(nil)
+	switch {
+	case holdsMoney && screened:
+		decision, reasons = e.cfg.Fraud.Decide(t)
+	case moneyGone && (t.RiskDecision == FraudReview || t.RiskDecision == FraudReject):
+		// Recorded as the gateway screened it; closed as rejected below.
+		decision, reasons = t.RiskDecision, gatewayRiskReasons(t)
+	}
+	if pay.Status == "review" && decision == FraudAccept {
+		// The gateway holds the payment: a person has to decide whatever the policy says.
+		decision = FraudReview
+		if reasons = gatewayRiskReasons(t); len(reasons) == 0 {
+			reasons = []string{strings.TrimSpace("the gateway holds the payment for review: " + t.GatewayStatus + " " + t.GatewayStatusCode)}
 		}
-		reasons, _ := json.Marshal(append([]string{}, t.RiskReasons...))
+	}
+	if decision != FraudAccept {
+		reasonsJSON, _ := json.Marshal(append([]string{}, reasons...))
 		fr, err := q.OpenFraudReview(ctx, db.OpenFraudReviewParams{PaymentID: pay.ID, Gateway: t.Gateway,
-			GatewayDecision: decision, Score: riskScore(t.RiskScore), Reasons: reasons})
+			GatewayDecision: decision, Score: riskScore(t.RiskScore), Reasons: reasonsJSON})
 		switch {
-		case errors.Is(err, pgx.ErrNoRows): // already open or decided
+		case errors.Is(err, pgx.ErrNoRows): // already open or decided: nothing new
 		case err != nil:
 			return err
+		case decision == FraudReject && holdsMoney:
+			// The policy rejects money the shopper committed: take it back outside this transaction.
+			if err := e.enqueuePolicyRejectTx(ctx, tx, fr.ID); err != nil {
+				return err
+			}
 		default:
 			if err := appendEvent(ctx, q, TopicFraud, "fraud.review_opened", "fraud_review", fr.ID, map[string]any{
 				"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": t.Gateway, "decision": decision,
-				"score": t.RiskScore, "reasons": t.RiskReasons, "merchantReference": t.Reference,
+				"score": t.RiskScore, "reasons": reasons, "merchantReference": t.Reference,
 			}); err != nil {
 				return err
 			}
 		}
 	}
-	if pay.Status == "review" {
-		return nil
-	}
+
 	outcome := ""
 	switch {
-	case committedStatuses[pay.Status]:
-		outcome = "accepted"
-	case pay.Status == "declined" || pay.Status == "voided" || pay.Status == "failed":
+	case pay.Status == "review":
+		return nil
+	case committedStatuses[pay.Status] && prev == "review":
+		outcome = "accepted" // the gateway released what it held
+	case moneyGone:
 		outcome = "rejected"
 	default:
 		return nil
 	}
 	by, note := "gateway", "decided at the gateway: payment "+pay.Status
+	if outcome == "rejected" && prev != "" && !moneyGoneStatus(prev) {
+		// The money this payment held is gone: when the policy had rejected it (its job is
+		// taking the money back, or someone did first), the rejection is the policy's.
+		if open, err := q.GetFraudReviewByPayment(ctx, pay.ID); err == nil && open.Status == "open" && open.GatewayDecision == FraudReject {
+			by, note = FraudPolicyActor, policyNote(open)
+		} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+	}
 	fr, err := q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: outcome, DecidedBy: &by, Note: &note})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
@@ -435,9 +490,17 @@ func (e *Engine) applyToParent(ctx context.Context, q *db.Queries, child db.Paym
 	return appendEvent(ctx, q, TopicPayment, "payment.status_changed", "payment", updated.ID, paymentPayload(updated, parent.Status))
 }
 
-// advanceOrder decides what the order's payments mean for it: a payment under review holds it,
-// a committed payment sends it to SYSPRO (once), a posted order owes SYSPRO the receipts of its
-// captured payments, and an order whose only money was voided before posting is cancelled.
+// advanceOrder decides what the order's payments mean for it: a payment under review (held by
+// the gateway, or with an open fraud review) holds it, a committed payment sends it to SYSPRO
+// (once), a posted order owes SYSPRO the receipts of its captured payments, and an order whose
+// only money was voided before posting is cancelled (with the fraud review's reason when one
+// rejected it).
+//
+// Under the fraud policy's Hold mode "suspense" an order under review is posted to SYSPRO all
+// the same, and its AR receipts are withheld until no review is open. Exceptions, held as in
+// "hold" mode: an order whose review is a pending rejection, and an order with captured money
+// while a review is open, because the SYSPRO order posting itself queues the receipts of
+// captured payments (see FraudPolicy.Hold).
 func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, order db.SalesOrder, pay db.Payment) error {
 	payments, err := q.ListPaymentsByOrderIDs(ctx, []int64{order.ID})
 	if err != nil {
@@ -452,6 +515,13 @@ func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, ord
 			committed = true
 		}
 	}
+	fraud, err := orderFraudState(ctx, q, payments)
+	if err != nil {
+		return err
+	}
+	held := inReview || fraud.open
+	// Suspense: money under review goes to SYSPRO with its order, unless a receipt would follow.
+	suspense := held && e.cfg.Fraud.suspense() && !fraud.rejectPending && !fraud.receivable
 	setStatus := func(to string, hold *string) error {
 		_, err := moveOrderStatus(ctx, q, order, to, hold, map[string]any{
 			"holdReason": hold, "sysproOrderNumber": order.SysproOrderNumber,
@@ -459,10 +529,10 @@ func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, ord
 		return err
 	}
 	switch {
-	case inReview && order.SysproOrderNumber == nil:
+	case held && !suspense && order.SysproOrderNumber == nil:
 		reason := "payment under fraud review"
 		return setStatus("on_hold", &reason)
-	case committed && order.SysproOrderNumber == nil && (order.Status == "received" || order.Status == "on_hold"):
+	case (committed || suspense) && order.SysproOrderNumber == nil && (order.Status == "received" || order.Status == "on_hold"):
 		if _, err := e.EnqueuePostingTx(ctx, tx, PostingRequest{
 			Kind: PostingSalesOrder, BusinessObject: "SORTOI", SubjectType: "sales_order", SubjectID: order.ID,
 			IdempotencyKey: "sales_order:" + order.CustomerPoNumber,
@@ -471,10 +541,16 @@ func (e *Engine) advanceOrder(ctx context.Context, tx pgx.Tx, q *db.Queries, ord
 		}
 		return setStatus("posting", nil)
 	case committed && order.SysproOrderNumber != nil:
+		if held {
+			return nil // the receipts wait for the review's decision
+		}
 		return e.enqueueArPaymentsTx(ctx, tx, q, order.ID)
-	case !committed && !inReview && order.SysproOrderNumber == nil && pay.Status == "voided" &&
+	case !committed && !held && order.SysproOrderNumber == nil && pay.Status == "voided" &&
 		(order.Status == "received" || order.Status == "on_hold"):
 		reason := "payment voided at the gateway"
+		if fraud.rejectedReason != "" {
+			reason = fraud.rejectedReason
+		}
 		return setStatus("cancelled", &reason)
 	}
 	return nil

@@ -49,9 +49,16 @@ type GatewayTxn struct {
 	CardExpiryMonth int
 	CardExpiryYear  int // four digits
 
-	AVSResult    string
-	CVCResult    string
-	ThreeDS      string
+	// AVSResult, CVCResult and ThreeDS are the card checks: Opayo's in Pi's words
+	// ("Matched/NotMatched" for address/postcode, "NotMatched", "NotAuthenticated"), Cybersource's
+	// processor codes (AVS "N", CVN "N"). FraudPolicy.Decide reads them.
+	AVSResult string
+	CVCResult string
+	ThreeDS   string
+	// RiskScore, RiskDecision and RiskReasons are the gateway's fraud screening: Decision
+	// Manager's score, profile decision and fired rules (Cybersource), or ReD/T3M's t3mscore and
+	// t3maction — OK accept, HOLD review, REJECT reject, reason "T3M action HOLD" — from
+	// Reporting (Opayo).
 	RiskScore    *int
 	RiskDecision string   // "", "accept", "review" or "reject"
 	RiskReasons  []string // rule names or reason codes behind a review or reject

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -312,6 +313,9 @@ func opayoTxnFromDetail(id string, d *opayo.TransactionDetail) (GatewayTxn, bool
 		AVSResult:           opayoAVS(opayoCheckPart(d.AddressResult), opayoCheckPart(d.PostcodeResult)),
 		CVCResult:           opayoCheckPart(d.CV2Result),
 		ThreeDS:             opayo3DS(d.ThreeDResult),
+		RiskScore:           opayoT3MScore(d.T3MScore),
+		RiskDecision:        opayoT3MDecision(d.T3MAction),
+		RiskReasons:         opayoT3MReasons(d.T3MAction),
 		Customer: Party{
 			FirstName: d.Billing.FirstNames,
 			LastName:  d.Billing.Surname,
@@ -576,6 +580,47 @@ func opayoAVS(address, postcode string) string {
 		return ""
 	}
 	return address + "/" + postcode
+}
+
+// opayoT3MScore reads Reporting's t3mscore (the ReD/T3M fraud screening score) as RiskScore; nil
+// when there is none. A fractional score is rounded.
+func opayoT3MScore(s string) *int {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return &n
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && math.Abs(f) < 1e9 {
+		n := int(math.Round(f))
+		return &n
+	}
+	return nil
+}
+
+// opayoT3MDecision reads Reporting's t3maction as RiskDecision: OK accept, HOLD review, REJECT
+// reject; NORESULT (no screening result) or none leaves it empty.
+func opayoT3MDecision(action string) string {
+	switch strings.ToUpper(strings.TrimSpace(action)) {
+	case "OK":
+		return "accept"
+	case "HOLD":
+		return "review"
+	case "REJECT":
+		return "reject"
+	}
+	return ""
+}
+
+// opayoT3MReasons names the screening's action behind a hold or rejection (Reporting gives no
+// rule names).
+func opayoT3MReasons(action string) []string {
+	switch a := strings.ToUpper(strings.TrimSpace(action)); a {
+	case "HOLD", "REJECT":
+		return []string{"T3M action " + a}
+	}
+	return nil
 }
 
 // opayo3DS writes a Reporting threedresult in Pi's 3DSecure.status words.

@@ -139,8 +139,12 @@ func (e *Engine) DecideFraudReview(ctx context.Context, reviewID int64, decision
 		return fr, err
 	}
 	var t *GatewayTxn
-	switch pay.Gateway {
-	case GatewayCybersource:
+	// A review the hub's fraud policy opened on money already taken (a captured sale) has nothing
+	// to release at the gateway: accepting it only closes the review.
+	policyOnly := decision == "ACCEPT" && pay.Status != "review" && pay.Status != "authorized"
+	switch {
+	case policyOnly:
+	case pay.Gateway == GatewayCybersource:
 		if e.cfg.Cybersource == nil {
 			return fr, userErr(ErrCodeGatewayUnavailable, "cybersource is not configured on this hub")
 		}
@@ -161,7 +165,7 @@ func (e *Engine) DecideFraudReview(ctx context.Context, reviewID int64, decision
 		if err != nil {
 			return fr, gatewayErr(err)
 		}
-	case GatewayOpayo:
+	case pay.Gateway == GatewayOpayo:
 		if e.cfg.Opayo == nil {
 			return fr, userErr(ErrCodeGatewayUnavailable, "opayo is not configured on this hub")
 		}

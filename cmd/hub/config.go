@@ -27,6 +27,9 @@ type Config struct {
 	Syspro      *SysproConfig      `yaml:"syspro"`
 	Sync        *SyncConfig        `yaml:"sync"`
 	GraphQL     *GraphQLConfig     `yaml:"graphql"`
+	Settlement  *SettlementConfig  `yaml:"settlement"`
+	// Fraud is the fraud policy (sync.FraudPolicy): what risk signals hold or reject a payment.
+	Fraud *hubsync.FraudPolicy `yaml:"fraud"`
 }
 
 // CybersourceConfig reaches the Cybersource REST API.
@@ -283,6 +286,9 @@ func setFromEnv(v reflect.Value, value string) error {
 		}
 		v.SetBool(b)
 	case reflect.Slice: // webhook keys: id:key,id:key
+		if v.Type() != reflect.TypeFor[[]WebhookKey]() {
+			return errors.New("is a list: set it in the configuration file")
+		}
 		var keys []WebhookKey
 		for _, pair := range strings.Split(value, ",") {
 			id, key, ok := strings.Cut(strings.TrimSpace(pair), ":")
@@ -350,6 +356,12 @@ func (c *Config) validate() error {
 		problems = append(problems, fmt.Sprintf("sync.arPaymentAt is %q; want capture or ship", s.ArPaymentAt))
 	}
 	problems = append(problems, c.GraphQL.problems()...)
+	problems = append(problems, c.Settlement.problems()...)
+	if c.Fraud != nil {
+		if err := c.Fraud.Validate(); err != nil {
+			problems = append(problems, "fraud: "+err.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}

@@ -1,6 +1,6 @@
 // Command hub is Payhub's one production binary: it serves the GraphQL API and runs the sync
 // workers (`hub serve`), applies migrations (`hub migrate`), manages the API's keys (`hub apikey`),
-// runs the demo (`hub demo`), and, as later commands arrive, reconciles settlements.
+// runs the demo (`hub demo`), and reconciles a day's settlement (`hub reconcile`).
 package main
 
 import (
@@ -27,6 +27,7 @@ var commands = []command{
 	{"migrate", "apply database migrations and exit", runMigrate},
 	{"apikey", "manage the GraphQL API's keys: create (prints the key once), list, revoke", runAPIKey},
 	{"demo", "run the hub, its PostgreSQL, the simulators and a shop placing orders, in one process", runDemo},
+	{"reconcile", "reconcile a gateway's settlement of one day against the payments; --out writes the discrepancy report", runReconcile},
 }
 
 func main() {

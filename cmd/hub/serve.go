@@ -128,9 +128,31 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 // startEngine builds the configured connectors and runs the sync workers on them. The returned
 // function closes the connectors (logging off SYSPRO) after the engine has stopped.
 func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*hubsync.Engine, func(), error) {
+	engine, closeConnectors, err := buildEngine(cfg, pool, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := engine.Start(ctx); err != nil {
+		closeConnectors()
+		return nil, nil, err
+	}
+	return engine, closeConnectors, nil
+}
+
+// buildEngine builds the configured connectors and an engine on them, without running its
+// workers (`hub reconcile` works through it directly).
+func buildEngine(cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*hubsync.Engine, func(), error) {
 	ecfg := hubsync.Config{Pool: pool, Logger: logger, Metrics: hubObservability().engine}
 	closeConnectors := func() {}
 	cfg.Sync.applyTo(&ecfg)
+	settlement, err := cfg.Settlement.engineConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	ecfg.Settlement = settlement
+	if cfg.Fraud != nil {
+		ecfg.Fraud = *cfg.Fraud
+	}
 	if c := cfg.Cybersource; c != nil {
 		client, err := cybersource.New(cybersource.Config{BaseURL: c.URL, MerchantID: c.MerchantID, KeyID: c.KeyID,
 			Secret: string(c.Secret), Auth: c.Auth, HTTPClient: connectorClient(connectorCybersource, cybersource.HTTPTimeoutDefault)})
@@ -167,9 +189,6 @@ func startEngine(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *sl
 	}
 	engine, err := hubsync.New(ecfg)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := engine.Start(ctx); err != nil {
 		closeConnectors()
 		return nil, nil, err
 	}

@@ -55,6 +55,15 @@ type ArPaymentRef struct {
 	PaymentValue string
 }
 
+// GlJournalRef is one GL journal header found in GenJournalCtl by its journal reference.
+type GlJournalRef struct {
+	GlYear    int
+	GlPeriod  int
+	Journal   string
+	JnlStatus string
+	Reference string
+}
+
 // findXML renders a COMFND query for rows of table whose columns equal the given values, all
 // conditions joined with And.
 func findXML(table string, columns []string, equal [][2]string, orderBy ...string) (string, error) {
@@ -81,6 +90,40 @@ func FindSalesOrdersXML(customer, customerPoNumber string) (string, error) {
 func FindArPaymentsXML(customer, reference string) (string, error) {
 	return findXML("ArCshJnlDet", []string{"TrnYear", "TrnMonth", "Journal", "Customer", "Reference", "PaymentValue"},
 		[][2]string{{"Customer", customer}, {"Reference", reference}})
+}
+
+// FindGlJournalsXML renders the COMFND query behind FindGlJournals.
+//
+// GenJournalCtl is SYSPRO's GL journal control (header) table. That the journal reference GENTJL
+// receives as JournalReference is stored in a column named Reference on it is our reading of the
+// schema, not confirmed against a live system (syspro.md §3.9 documents only the business object).
+func FindGlJournalsXML(reference string) (string, error) {
+	return findXML("GenJournalCtl", []string{"GlYear", "GlPeriod", "Journal", "JnlStatus", "Reference"},
+		[][2]string{{"Reference", reference}})
+}
+
+// FindGlJournals returns the GL journals posted under reference. GENTJL numbers journals itself, so
+// the reference is what makes a repeated post detectable.
+func (c *Client) FindGlJournals(ctx context.Context, reference string) ([]GlJournalRef, error) {
+	if strings.TrimSpace(reference) == "" {
+		return nil, invalidRequest(BusinessObjectCOMFND, "reference is required")
+	}
+	xmlIn, err := FindGlJournalsXML(reference)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Query(ctx, BusinessObjectCOMFND, xmlIn)
+	if err != nil {
+		return nil, err
+	}
+	var refs []GlJournalRef
+	for _, row := range resp.Root.ChildrenNamed("Row") {
+		refs = append(refs, GlJournalRef{
+			GlYear: row.Int("GlYear"), GlPeriod: row.Int("GlPeriod"), Journal: row.Value("Journal"),
+			JnlStatus: row.Value("JnlStatus"), Reference: row.Value("Reference"),
+		})
+	}
+	return refs, nil
 }
 
 // FindArPayments returns the receipts posted for customer under reference. ARSTPY has no key of

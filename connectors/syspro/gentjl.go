@@ -3,6 +3,7 @@ package syspro
 import (
 	"context"
 	"encoding/xml"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -38,6 +39,8 @@ type GlJournalResult struct {
 	GlPeriod  int
 	GlJournal string
 	Warnings  []string
+	// Existing is true when PostGlJournalOnce found the journal already posted.
+	Existing bool
 }
 
 type gentjlParams struct {
@@ -144,4 +147,29 @@ func (c *Client) PostGlJournal(ctx context.Context, j GlJournal) (*GlJournalResu
 		}
 	}
 	return res, nil
+}
+
+// PostGlJournalOnce posts j unless a journal with the same reference is already in GenJournalCtl,
+// in which case it returns that journal with Existing set. Like PostArPaymentOnce, this makes a
+// retry after a lost answer safe; the reference must therefore identify the journal (for example
+// the settlement batch it books). A ValidateOnly journal is never looked up.
+func (c *Client) PostGlJournalOnce(ctx context.Context, j GlJournal) (*GlJournalResult, error) {
+	if strings.TrimSpace(j.Reference) == "" {
+		return nil, invalidRequest(BusinessObjectGENTJL, "a reference is required to post a journal once")
+	}
+	// Refuse an unbalanced or empty journal before spending a round trip on the lookup.
+	if _, _, err := GlJournalXML(j); err != nil {
+		return nil, err
+	}
+	if !j.ValidateOnly {
+		refs, err := c.FindGlJournals(ctx, j.Reference)
+		if err != nil {
+			return nil, err
+		}
+		if len(refs) > 0 {
+			r := refs[0]
+			return &GlJournalResult{GlYear: r.GlYear, GlPeriod: r.GlPeriod, GlJournal: r.Journal, Existing: true}, nil
+		}
+	}
+	return c.PostGlJournal(ctx, j)
 }

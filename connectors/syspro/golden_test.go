@@ -38,6 +38,7 @@ func TestRequestXMLMatchesGolden(t *testing.T) {
 		{"sorqry", func() (string, string, error) { x, err := SalesOrderQueryXML("000812"); return "", x, err }},
 		{"comfnd_sormaster", func() (string, string, error) { x, err := FindSalesOrdersXML("WEBS01", "#BBQ1001"); return "", x, err }},
 		{"comfnd_arcshjnldet", func() (string, string, error) { x, err := FindArPaymentsXML("WEBS01", "PAY-1001"); return "", x, err }},
+		{"comfnd_genjournalctl", func() (string, string, error) { x, err := FindGlJournalsXML("SETTLE-42"); return "", x, err }},
 		{"sortos", func() (string, string, error) {
 			return OrderStatusChangeXML(OrderStatusChange{SalesOrder: "000812", CurrentStatus: OrderStatusOpen, NewStatus: OrderStatusReadyToInvoice})
 		}},

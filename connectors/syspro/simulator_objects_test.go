@@ -728,6 +728,88 @@ func TestPostArPaymentOnceFindsAReceiptWhoseAnswerWasLost(t *testing.T) {
 	}
 }
 
+func TestPostGlJournalOnceFindsAJournalWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	c, sim := newObjectsClient(t)
+	ctx := context.Background()
+	j := syspro.GlJournal{JournalDate: simDay, Reference: "SETTLE-20260410-GBP", PostingYear: 2026, PostingPeriod: 4,
+		Entries: []syspro.GlJournalEntry{
+			{LedgerCode: "1000", Amount: d("95.00")},
+			{LedgerCode: "4100", Amount: d("2.50")},
+			{LedgerCode: "4150", Amount: d("2.00")},
+			{LedgerCode: "7900", Amount: d("0.50")},
+			{LedgerCode: "1050", Amount: d("-100.00")},
+		}}
+
+	// Nothing posted yet: the finder answers no rows.
+	if refs, err := c.FindGlJournals(ctx, j.Reference); err != nil || len(refs) != 0 {
+		t.Fatalf("FindGlJournals before posting = %+v, %v", refs, err)
+	}
+	// Lose every answer after SYSPRO applied the post (the session is already logged on).
+	sim.SetFaults(sysprosim.Faults{LostResponseRate: 1})
+	if _, err := c.PostGlJournal(ctx, j); !syspro.IsTransient(err) {
+		t.Fatalf("lost answer: %v, want a transient error", err)
+	}
+	sim.SetFaults(sysprosim.Faults{})
+	js := sim.State().GlJournals
+	if len(js) != 1 {
+		t.Fatalf("simulator holds %d journals after the lost answer, want 1 (the post was applied)", len(js))
+	}
+
+	refs, err := c.FindGlJournals(ctx, j.Reference)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("FindGlJournals = %+v, %v", refs, err)
+	}
+	if r := refs[0]; r.GlYear != 2026 || r.GlPeriod != 4 || number(t, "Journal", r.Journal) != js[0].Journal ||
+		r.JnlStatus != "P" || r.Reference != j.Reference {
+		t.Errorf("found %+v, simulator posted %+v", r, js[0])
+	}
+
+	for i := 0; i < 2; i++ {
+		res, err := c.PostGlJournalOnce(ctx, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Existing || res.GlYear != 2026 || res.GlPeriod != 4 || number(t, "GlJournal", res.GlJournal) != js[0].Journal {
+			t.Errorf("retry %d = %+v, want the existing journal %d", i, res, js[0].Journal)
+		}
+	}
+	if n := len(sim.State().GlJournals); n != 1 {
+		t.Errorf("simulator holds %d journals after retries, want 1", n)
+	}
+	wantDecimal(t, "card clearing 1050", ledgerBalance(t, sim, "1050"), d("-100.00"))
+
+	// A ValidateOnly journal is not looked up and posts nothing.
+	dry := j
+	dry.ValidateOnly = true
+	if res, err := c.PostGlJournalOnce(ctx, dry); err != nil || res.Existing {
+		t.Fatalf("ValidateOnly: %+v, %v", res, err)
+	}
+	// A new reference posts a new journal, found the next time.
+	other := j
+	other.Reference = "SETTLE-20260411-GBP"
+	first, err := c.PostGlJournalOnce(ctx, other)
+	if err != nil || first.Existing {
+		t.Fatalf("a new reference: %+v, %v", first, err)
+	}
+	again, err := c.PostGlJournalOnce(ctx, other)
+	if err != nil || !again.Existing || again.GlJournal != first.GlJournal {
+		t.Fatalf("second post: %+v, %v; first %+v", again, err, first)
+	}
+	if n := len(sim.State().GlJournals); n != 2 {
+		t.Errorf("simulator holds %d journals, want 2", n)
+	}
+
+	noRef := j
+	noRef.Reference = " "
+	if _, err := c.PostGlJournalOnce(ctx, noRef); err == nil {
+		t.Error("PostGlJournalOnce without a reference succeeded")
+	}
+	if _, err := c.FindGlJournals(ctx, ""); err == nil {
+		t.Error("FindGlJournals without a reference succeeded")
+	}
+}
+
 func TestPostCreditNoteOnceCompletesAHeaderWhoseAnswerWasLost(t *testing.T) {
 	t.Parallel()
 	c, sim := newObjectsClient(t)

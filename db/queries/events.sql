@@ -42,10 +42,11 @@ SELECT * FROM events WHERE id = $1;
 -- or acknowledged anomaly that is raised again stays as it is, with its details refreshed.
 -- name: RaiseAnomaly :one
 WITH prev AS (SELECT status FROM anomalies WHERE dedupe_key = $5)
-INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details, score, explanation)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (dedupe_key) DO UPDATE
 SET summary = EXCLUDED.summary, details = EXCLUDED.details, severity = EXCLUDED.severity,
+    score = EXCLUDED.score, explanation = EXCLUDED.explanation,
     status = CASE WHEN anomalies.status = 'resolved' THEN 'open' ELSE anomalies.status END,
     detected_at = now()
 RETURNING anomalies.id, (xmax = 0 OR coalesce((SELECT status FROM prev), 'resolved') = 'resolved')::boolean AS opened;

@@ -107,6 +107,8 @@ type Anomaly struct {
 	Status         AnomalyStatus
 	Summary        string
 	Details        json.RawMessage
+	Score          *float64
+	Explanation    *string
 	SubjectType    *string
 	ResolvedBy     *string
 	ResolvedAt     *time.Time
@@ -223,6 +225,8 @@ func AnomalyFromRow(r db.Anomaly) *Anomaly {
 		Status:         AnomalyStatus(strings.ToUpper(r.Status)),
 		Summary:        r.Summary,
 		Details:        json.RawMessage(r.Details),
+		Score:          r.Score,
+		Explanation:    r.Explanation,
 		SubjectType:    r.SubjectType,
 		ResolvedBy:     r.ResolvedBy,
 		ResolvedAt:     r.ResolvedAt,

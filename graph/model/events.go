@@ -40,6 +40,10 @@ var subjectTypes = map[string]string{
 	"fraud_review": TypeFraudReview,
 	"anomaly":      TypeAnomaly,
 	"mapping_rule": TypeMappingRule,
+
+	"settlement_batch":       TypeSettlementBatch,
+	"settlement_discrepancy": TypeSettlementDiscrepancy,
+	"gl_journal":             TypeGlJournal,
 }
 
 // SubjectTypeName is the API's type of a subject type of the log (or of an anomaly, a posting),

@@ -20,6 +20,24 @@ type Node interface {
 	GetID() string
 }
 
+// What acceptSettlementBatch takes.
+type AcceptSettlementBatchInput struct {
+	// Names this request: a repeat with the same key answers what the first did (see Mutation).
+	IdempotencyKey string `json:"idempotencyKey"`
+	// A MISMATCHED SettlementBatch.
+	ID string `json:"id"`
+	// Why the batch is accepted with its discrepancies; required.
+	Note string `json:"note"`
+}
+
+// What acceptSettlementBatch answers.
+type AcceptSettlementBatchPayload struct {
+	// The batch as it stands after the acceptance (ACCEPTED); null when refused.
+	SettlementBatch *SettlementBatch `json:"settlementBatch,omitempty"`
+	// Why it was refused; empty when done.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 // A postal address as the shop or SYSPRO gave it.
 type Address struct {
 	Line1      *string `json:"line1,omitempty"`
@@ -231,13 +249,6 @@ type MappingRuleFilter struct {
 	Scope *string `json:"scope,omitempty"`
 }
 
-// An amount of money in one currency.
-type Money struct {
-	Amount decimal.Decimal `json:"amount"`
-	// ISO 4217 code, e.g. GBP.
-	Currency string `json:"currency"`
-}
-
 // An amount of money as a mutation takes it.
 type MoneyInput struct {
 	Amount decimal.Decimal `json:"amount"`
@@ -406,6 +417,24 @@ type PlaceOrderPayload struct {
 type Query struct {
 }
 
+// What reconcileSettlement takes.
+type ReconcileSettlementInput struct {
+	// Names this request: a repeat with the same key answers what the first did (see Mutation).
+	IdempotencyKey string `json:"idempotencyKey"`
+	// The gateway whose settlement day to reconcile; its reports must be configured on the hub.
+	Gateway Gateway `json:"gateway"`
+	// The settlement day to reconcile: one that is over (before today, UTC).
+	Date Date `json:"date"`
+}
+
+// What reconcileSettlement answers.
+type ReconcileSettlementPayload struct {
+	// True when the day's reconciliation was queued; false when refused.
+	Queued bool `json:"queued"`
+	// Why it was refused; empty when queued.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type RefundConnection struct {
 	Edges    []*RefundEdge `json:"edges"`
 	Nodes    []*Refund     `json:"nodes"`
@@ -482,9 +511,77 @@ type ResolveAnomalyPayload struct {
 	UserErrors []*UserError `json:"userErrors"`
 }
 
+// What resolveSettlementDiscrepancy takes.
+type ResolveSettlementDiscrepancyInput struct {
+	// Names this request: a repeat with the same key answers what the first did (see Mutation).
+	IdempotencyKey string `json:"idempotencyKey"`
+	// An OPEN SettlementDiscrepancy.
+	ID string `json:"id"`
+	// What was done about it; required.
+	Note string `json:"note"`
+}
+
+// What resolveSettlementDiscrepancy answers.
+type ResolveSettlementDiscrepancyPayload struct {
+	// The discrepancy as it stands after the resolution (RESOLVED); null when refused.
+	SettlementDiscrepancy *SettlementDiscrepancy `json:"settlementDiscrepancy,omitempty"`
+	// Why it was refused; empty when done.
+	UserErrors []*UserError `json:"userErrors"`
+}
+
 type Risk struct {
 	Score    *int          `json:"score,omitempty"`
 	Decision *RiskDecision `json:"decision,omitempty"`
+}
+
+// A settlement batch in a page of settlementBatches.
+type SettlementBatchEdge struct {
+	// Pass as `after` to go on after this batch.
+	Cursor string `json:"cursor"`
+	// The batch itself.
+	Node *SettlementBatch `json:"node"`
+}
+
+// Narrows settlementBatches. Every field given must match; an empty list matches nothing.
+type SettlementBatchFilter struct {
+	// Only batches of this gateway.
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// e.g. [MISMATCHED] for what waits for finance.
+	Statuses []SettlementBatchStatus `json:"statuses,omitempty"`
+	// Inclusive lower bound of batchDate.
+	DateFrom *Date `json:"dateFrom,omitempty"`
+	// Inclusive upper bound of batchDate.
+	DateTo *Date `json:"dateTo,omitempty"`
+}
+
+// A discrepancy in a page of settlementDiscrepancies.
+type SettlementDiscrepancyEdge struct {
+	// Pass as `after` to go on after this discrepancy.
+	Cursor string `json:"cursor"`
+	// The discrepancy itself.
+	Node *SettlementDiscrepancy `json:"node"`
+}
+
+// Narrows settlementDiscrepancies. Every field given must match; an empty list matches nothing.
+type SettlementDiscrepancyFilter struct {
+	// Only the discrepancies of this batch (a SettlementBatch's global ID).
+	BatchID *string `json:"batchId,omitempty"`
+	// Only those found on this gateway's settlement days.
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Only those of this settlement day.
+	Date *Date `json:"date,omitempty"`
+	// e.g. [OPEN] for what waits for finance.
+	Statuses []SettlementDiscrepancyStatus `json:"statuses,omitempty"`
+	// Only these kinds, e.g. [UNMATCHED_PAYMENT].
+	Kinds []SettlementDiscrepancyKind `json:"kinds,omitempty"`
+}
+
+// A line in a page of a batch's lines.
+type SettlementLineEdge struct {
+	// Pass as `after` (to the same batch's lines) to go on after this line.
+	Cursor string `json:"cursor"`
+	// The line itself.
+	Node *SettlementLine `json:"node"`
 }
 
 // Live events over a websocket (`graphql-transport-ws`, or the legacy `graphql-ws`; the API key goes
@@ -1189,6 +1286,73 @@ func (e Gateway) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a GL journal stands on its way to SYSPRO.
+type GlJournalStatus string
+
+const (
+	// Drafted, not yet sent to SYSPRO.
+	GlJournalStatusDraft GlJournalStatus = "DRAFT"
+	// Being posted to SYSPRO (GENTJL).
+	GlJournalStatusPosting GlJournalStatus = "POSTING"
+	// Posted: see sysproJournalNumber, sysproYear, sysproPeriod.
+	GlJournalStatusPosted GlJournalStatus = "POSTED"
+	// SYSPRO refused it or posting failed; see lastError.
+	GlJournalStatusFailed GlJournalStatus = "FAILED"
+	// Withdrawn; the batch may get a new journal.
+	GlJournalStatusCancelled GlJournalStatus = "CANCELLED"
+)
+
+var AllGlJournalStatus = []GlJournalStatus{
+	GlJournalStatusDraft,
+	GlJournalStatusPosting,
+	GlJournalStatusPosted,
+	GlJournalStatusFailed,
+	GlJournalStatusCancelled,
+}
+
+func (e GlJournalStatus) IsValid() bool {
+	switch e {
+	case GlJournalStatusDraft, GlJournalStatusPosting, GlJournalStatusPosted, GlJournalStatusFailed, GlJournalStatusCancelled:
+		return true
+	}
+	return false
+}
+
+func (e GlJournalStatus) String() string {
+	return string(e)
+}
+
+func (e *GlJournalStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GlJournalStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GlJournalStatus", str)
+	}
+	return nil
+}
+
+func (e GlJournalStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GlJournalStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GlJournalStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 type MappingRuleKind string
 
 const (
@@ -1655,7 +1819,7 @@ const (
 	RoleStorefront Role = "STOREFRONT"
 	// Reads everything, subscribes to events.
 	RoleDashboard Role = "DASHBOARD"
-	// DASHBOARD, plus refunds, voids, captures, reposts, fraud reviews and anomalies.
+	// DASHBOARD, plus refunds, voids, captures, reposts, fraud reviews, anomalies and settlement reconciliation.
 	RoleFinance Role = "FINANCE"
 	// FINANCE, plus API keys and mapping rules.
 	RoleAdmin Role = "ADMIN"
@@ -1706,6 +1870,420 @@ func (e *Role) UnmarshalJSON(b []byte) error {
 }
 
 func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a settlement batch stands in reconciliation.
+type SettlementBatchStatus string
+
+const (
+	// Imported from the gateway, not yet reconciled.
+	SettlementBatchStatusImported SettlementBatchStatus = "IMPORTED"
+	// Every line matched a payment and the totals agree; journaled (or about to be).
+	SettlementBatchStatusMatched SettlementBatchStatus = "MATCHED"
+	// Reconciliation found discrepancies; finance resolves them or accepts the batch.
+	SettlementBatchStatusMismatched SettlementBatchStatus = "MISMATCHED"
+	// Finance accepted the batch with its discrepancies (see acceptedBy, acceptanceNote); journaled like a matched one.
+	SettlementBatchStatusAccepted SettlementBatchStatus = "ACCEPTED"
+	// Its GL journal is posted in SYSPRO.
+	SettlementBatchStatusJournalPosted SettlementBatchStatus = "JOURNAL_POSTED"
+	// Journaling failed; see the journal's lastError.
+	SettlementBatchStatusFailed SettlementBatchStatus = "FAILED"
+)
+
+var AllSettlementBatchStatus = []SettlementBatchStatus{
+	SettlementBatchStatusImported,
+	SettlementBatchStatusMatched,
+	SettlementBatchStatusMismatched,
+	SettlementBatchStatusAccepted,
+	SettlementBatchStatusJournalPosted,
+	SettlementBatchStatusFailed,
+}
+
+func (e SettlementBatchStatus) IsValid() bool {
+	switch e {
+	case SettlementBatchStatusImported, SettlementBatchStatusMatched, SettlementBatchStatusMismatched, SettlementBatchStatusAccepted, SettlementBatchStatusJournalPosted, SettlementBatchStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e SettlementBatchStatus) String() string {
+	return string(e)
+}
+
+func (e *SettlementBatchStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementBatchStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementBatchStatus", str)
+	}
+	return nil
+}
+
+func (e SettlementBatchStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementBatchStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementBatchStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What reconciliation found wrong.
+type SettlementDiscrepancyKind string
+
+const (
+	// A settlement line that matches no payment of the hub.
+	SettlementDiscrepancyKindUnmatchedSettlementLine SettlementDiscrepancyKind = "UNMATCHED_SETTLEMENT_LINE"
+	// A payment the hub expected settled that no batch of the day settled.
+	SettlementDiscrepancyKindUnmatchedPayment SettlementDiscrepancyKind = "UNMATCHED_PAYMENT"
+	// A line and its payment disagree on the amount.
+	SettlementDiscrepancyKindAmountMismatch SettlementDiscrepancyKind = "AMOUNT_MISMATCH"
+	// A line and its payment disagree on the currency.
+	SettlementDiscrepancyKindCurrencyMismatch SettlementDiscrepancyKind = "CURRENCY_MISMATCH"
+	// A line and its payment disagree on the kind (sale against refund).
+	SettlementDiscrepancyKindKindMismatch SettlementDiscrepancyKind = "KIND_MISMATCH"
+	// The same transaction settled more than once.
+	SettlementDiscrepancyKindDuplicateSettlementLine SettlementDiscrepancyKind = "DUPLICATE_SETTLEMENT_LINE"
+	// The batch's lines do not add up to the totals the gateway reported.
+	SettlementDiscrepancyKindTotalMismatch SettlementDiscrepancyKind = "TOTAL_MISMATCH"
+	// A line the engine could not read: a negative amount, more than 4 decimal places, or an impossible kind.
+	SettlementDiscrepancyKindInvalidInput SettlementDiscrepancyKind = "INVALID_INPUT"
+)
+
+var AllSettlementDiscrepancyKind = []SettlementDiscrepancyKind{
+	SettlementDiscrepancyKindUnmatchedSettlementLine,
+	SettlementDiscrepancyKindUnmatchedPayment,
+	SettlementDiscrepancyKindAmountMismatch,
+	SettlementDiscrepancyKindCurrencyMismatch,
+	SettlementDiscrepancyKindKindMismatch,
+	SettlementDiscrepancyKindDuplicateSettlementLine,
+	SettlementDiscrepancyKindTotalMismatch,
+	SettlementDiscrepancyKindInvalidInput,
+}
+
+func (e SettlementDiscrepancyKind) IsValid() bool {
+	switch e {
+	case SettlementDiscrepancyKindUnmatchedSettlementLine, SettlementDiscrepancyKindUnmatchedPayment, SettlementDiscrepancyKindAmountMismatch, SettlementDiscrepancyKindCurrencyMismatch, SettlementDiscrepancyKindKindMismatch, SettlementDiscrepancyKindDuplicateSettlementLine, SettlementDiscrepancyKindTotalMismatch, SettlementDiscrepancyKindInvalidInput:
+		return true
+	}
+	return false
+}
+
+func (e SettlementDiscrepancyKind) String() string {
+	return string(e)
+}
+
+func (e *SettlementDiscrepancyKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementDiscrepancyKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementDiscrepancyKind", str)
+	}
+	return nil
+}
+
+func (e SettlementDiscrepancyKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementDiscrepancyKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementDiscrepancyKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a discrepancy stands with finance.
+type SettlementDiscrepancyStatus string
+
+const (
+	// Waits for finance.
+	SettlementDiscrepancyStatusOpen SettlementDiscrepancyStatus = "OPEN"
+	// Accepted as it stands, with its batch (acceptSettlementBatch).
+	SettlementDiscrepancyStatusAccepted SettlementDiscrepancyStatus = "ACCEPTED"
+	// Resolved by finance (resolveSettlementDiscrepancy) or by a later reconciliation that no longer found it (resolvedBy "reconciliation").
+	SettlementDiscrepancyStatusResolved SettlementDiscrepancyStatus = "RESOLVED"
+)
+
+var AllSettlementDiscrepancyStatus = []SettlementDiscrepancyStatus{
+	SettlementDiscrepancyStatusOpen,
+	SettlementDiscrepancyStatusAccepted,
+	SettlementDiscrepancyStatusResolved,
+}
+
+func (e SettlementDiscrepancyStatus) IsValid() bool {
+	switch e {
+	case SettlementDiscrepancyStatusOpen, SettlementDiscrepancyStatusAccepted, SettlementDiscrepancyStatusResolved:
+		return true
+	}
+	return false
+}
+
+func (e SettlementDiscrepancyStatus) String() string {
+	return string(e)
+}
+
+func (e *SettlementDiscrepancyStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementDiscrepancyStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementDiscrepancyStatus", str)
+	}
+	return nil
+}
+
+func (e SettlementDiscrepancyStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementDiscrepancyStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementDiscrepancyStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a settlement line moved.
+type SettlementLineKind string
+
+const (
+	// Money taken for a sale or capture.
+	SettlementLineKindSale SettlementLineKind = "SALE"
+	// Money given back.
+	SettlementLineKindRefund SettlementLineKind = "REFUND"
+	// The gateway's fee.
+	SettlementLineKindFee SettlementLineKind = "FEE"
+	// Money the card holder's bank took back.
+	SettlementLineKindChargeback SettlementLineKind = "CHARGEBACK"
+	// A correction the gateway made.
+	SettlementLineKindAdjustment SettlementLineKind = "ADJUSTMENT"
+)
+
+var AllSettlementLineKind = []SettlementLineKind{
+	SettlementLineKindSale,
+	SettlementLineKindRefund,
+	SettlementLineKindFee,
+	SettlementLineKindChargeback,
+	SettlementLineKindAdjustment,
+}
+
+func (e SettlementLineKind) IsValid() bool {
+	switch e {
+	case SettlementLineKindSale, SettlementLineKindRefund, SettlementLineKindFee, SettlementLineKindChargeback, SettlementLineKindAdjustment:
+		return true
+	}
+	return false
+}
+
+func (e SettlementLineKind) String() string {
+	return string(e)
+}
+
+func (e *SettlementLineKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementLineKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementLineKind", str)
+	}
+	return nil
+}
+
+func (e SettlementLineKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementLineKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementLineKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// By what a settlement line was matched to the hub's payments.
+type SettlementMatchMethod string
+
+const (
+	// The gateway's transaction id.
+	SettlementMatchMethodGatewayID SettlementMatchMethod = "GATEWAY_ID"
+	// The shop's merchant reference.
+	SettlementMatchMethodReference SettlementMatchMethod = "REFERENCE"
+	// One payment settled over several lines (a split capture).
+	SettlementMatchMethodSplit SettlementMatchMethod = "SPLIT"
+	// Several payments settled as one line (e.g. partial refunds).
+	SettlementMatchMethodGroup SettlementMatchMethod = "GROUP"
+	// One leg of a payment's movements (e.g. the capture of an authorisation).
+	SettlementMatchMethodLeg SettlementMatchMethod = "LEG"
+)
+
+var AllSettlementMatchMethod = []SettlementMatchMethod{
+	SettlementMatchMethodGatewayID,
+	SettlementMatchMethodReference,
+	SettlementMatchMethodSplit,
+	SettlementMatchMethodGroup,
+	SettlementMatchMethodLeg,
+}
+
+func (e SettlementMatchMethod) IsValid() bool {
+	switch e {
+	case SettlementMatchMethodGatewayID, SettlementMatchMethodReference, SettlementMatchMethodSplit, SettlementMatchMethodGroup, SettlementMatchMethodLeg:
+		return true
+	}
+	return false
+}
+
+func (e SettlementMatchMethod) String() string {
+	return string(e)
+}
+
+func (e *SettlementMatchMethod) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementMatchMethod(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementMatchMethod", str)
+	}
+	return nil
+}
+
+func (e SettlementMatchMethod) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementMatchMethod) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementMatchMethod) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a settlement line came out of matching.
+type SettlementMatchStatus string
+
+const (
+	// No payment of the hub matches it (or it was not matched yet).
+	SettlementMatchStatusUnmatched SettlementMatchStatus = "UNMATCHED"
+	// Matched its payment(s): same amount, currency and kind.
+	SettlementMatchStatusMatched SettlementMatchStatus = "MATCHED"
+	// Matched a payment whose amount differs.
+	SettlementMatchStatusAmountMismatch SettlementMatchStatus = "AMOUNT_MISMATCH"
+	// Matched a payment in another currency.
+	SettlementMatchStatusCurrencyMismatch SettlementMatchStatus = "CURRENCY_MISMATCH"
+	// Matched a payment of another kind (e.g. a sale line against a refund).
+	SettlementMatchStatusKindMismatch SettlementMatchStatus = "KIND_MISMATCH"
+	// Repeats a line already matched (same transaction settled twice).
+	SettlementMatchStatusDuplicate SettlementMatchStatus = "DUPLICATE"
+	// Not expected to match a payment (e.g. a fee line).
+	SettlementMatchStatusIgnored SettlementMatchStatus = "IGNORED"
+)
+
+var AllSettlementMatchStatus = []SettlementMatchStatus{
+	SettlementMatchStatusUnmatched,
+	SettlementMatchStatusMatched,
+	SettlementMatchStatusAmountMismatch,
+	SettlementMatchStatusCurrencyMismatch,
+	SettlementMatchStatusKindMismatch,
+	SettlementMatchStatusDuplicate,
+	SettlementMatchStatusIgnored,
+}
+
+func (e SettlementMatchStatus) IsValid() bool {
+	switch e {
+	case SettlementMatchStatusUnmatched, SettlementMatchStatusMatched, SettlementMatchStatusAmountMismatch, SettlementMatchStatusCurrencyMismatch, SettlementMatchStatusKindMismatch, SettlementMatchStatusDuplicate, SettlementMatchStatusIgnored:
+		return true
+	}
+	return false
+}
+
+func (e SettlementMatchStatus) String() string {
+	return string(e)
+}
+
+func (e *SettlementMatchStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SettlementMatchStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SettlementMatchStatus", str)
+	}
+	return nil
+}
+
+func (e SettlementMatchStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SettlementMatchStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SettlementMatchStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

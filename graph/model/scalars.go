@@ -17,12 +17,42 @@ import (
 // never sees a float and never loses a digit.
 func MarshalDecimal(d decimal.Decimal) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		s := d.String()
-		if exp := d.Exponent(); exp < 0 {
-			s = d.StringFixed(-exp)
-		}
-		io.WriteString(w, strconv.Quote(s)) //nolint:errcheck
+		io.WriteString(w, strconv.Quote(decimalString(d))) //nolint:errcheck
 	})
+}
+
+// decimalString is a decimal with the scale it carries: "10.50", where String says "10.5".
+func decimalString(d decimal.Decimal) string {
+	if exp := d.Exponent(); exp < 0 {
+		return d.StringFixed(-exp)
+	}
+	return d.String()
+}
+
+// decimalJSON is a decimal that keeps its scale in JSON ("10.50"; decimal.Decimal writes "10.5").
+// A mutation's payload is stored as JSON under its idempotency key (graph/idempotency.go) and a
+// repeat is answered from it: the amounts it shows must come back as they were first shown.
+// Reading one back needs nothing: decimal.Decimal keeps the scale of the string it reads.
+type decimalJSON decimal.Decimal
+
+func (d decimalJSON) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(decimalString(decimal.Decimal(d)))), nil
+}
+
+// Money is an amount of money in one currency (hand-written rather than generated for its
+// MarshalJSON).
+type Money struct {
+	Amount decimal.Decimal `json:"amount"`
+	// ISO 4217 code, e.g. GBP.
+	Currency string `json:"currency"`
+}
+
+// MarshalJSON keeps the amount's scale (see decimalJSON).
+func (m Money) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Amount   decimalJSON `json:"amount"`
+		Currency string      `json:"currency"`
+	}{decimalJSON(m.Amount), m.Currency})
 }
 
 // UnmarshalDecimal reads a decimal from a string ("10.50") or a JSON number.

@@ -102,6 +102,31 @@
 // fees are Options.Fee per purchase (default 1.5% + 0.20) and appear as FEES. An organizationId
 // other than the merchant id is 403.
 //
+// # Chargebacks and settlement quirks
+//
+// POST /_sim/chargebacks {"transactionId":"<sale or capture id>","amount":"12.50","reason":"..."}
+// (or Server.Chargeback) records a chargeback against a settled (BATCHED) sale or capture on the
+// simulator clock's current day and answers 201 with it ({"id","transactionId","rootId","kind",
+// "merchantReference","batchId","paymentMethod","cardType","currency","amount","reason","date",
+// "createdAt"}). amount is optional and defaults to all of the settled amount not yet charged
+// back; the chargebacks of one transaction may add up to at most its settled amount. An unknown
+// transaction, one that is not a sale or capture, one not yet settled (or voided), a bad amount
+// or one above what is left answers 400 {"error"}. Net fundings of a window containing the
+// chargeback's day show it as a CHARGEBACKS row (per currency and card brand: count and amount)
+// and in totalChargebacks; netTotal is purchases − refunds − fees − chargebacks, every figure
+// positive. Batch summaries and the batch detail report are unaffected. State lists chargebacks.
+//
+// POST /_sim/settlement-quirks {"omit":["<id>"],"amounts":{"<id>":"9.99"}} (or
+// Server.SetSettlementQuirks) makes the NEXT settlement run misreport transactions in the Payment
+// Batch Detail Report (CSV and XML): an omitted transaction has no row, a re-amounted one shows
+// the given amount (negated for refunds and credits). The transactions are settled all the same
+// and count at their true amounts in the batch summaries and net fundings, so the report no longer
+// adds up to them; State's batch entries carry omittedFromReport and reportedAmount. Each id must
+// be a capture, sale, refund or credit pending settlement, amounts positive with the currency's
+// decimals, and no id both omitted and re-amounted, else 400 {"error"}. A POST replaces the quirks
+// still pending ({} clears them) and answers them; GET /_sim/settlement-quirks shows them, as does
+// State (settlementQuirks). The run consumes them.
+//
 // # Webhooks
 //
 // With Options.WebhookURL set, every event is POSTed there: payments.authorization.status.
@@ -152,8 +177,10 @@
 //
 // Beside the protocol the server answers GET /_sim/state, GET|POST /_sim/faults
 // {"errorRate","timeoutRate","latencyMs"}, GET|POST /_sim/clock {"advance":"24h"}, POST
-// /_sim/reviews/{id} {"decision","reviewer","comments"} and POST /_sim/transient-tokens (see
-// Transient tokens); they are never authenticated, delayed or faulted. An injected error answers 502 SYSTEM_ERROR before anything is checked or done. An
+// /_sim/reviews/{id} {"decision","reviewer","comments"}, POST /_sim/transient-tokens (see
+// Transient tokens), POST /_sim/chargebacks and GET|POST /_sim/settlement-quirks (see Chargebacks
+// and settlement quirks); they are never authenticated, delayed or faulted. An injected error
+// answers 502 SYSTEM_ERROR before anything is checked or done. An
 // injected timeout holds the request until the client gives up (or Options.MaxHang passes, then
 // 502 SERVER_TIMEOUT) and then DOES the work, as a gateway that processed the request after the
 // caller stopped waiting.
@@ -166,5 +193,6 @@
 // Not simulated: PATCH /pts/v2/payments/{id} (incremental authorization), stand-alone
 // POST /risk/v1/decisions, the webhook subscription and key APIs (/notification-subscriptions,
 // /kms), message-level encryption, P12 (RS256) JWTs, MetaKey portfolio signing, 3-D Secure,
-// shipping-address tokens, other report names and chargebacks.
+// shipping-address tokens, other report names, and the chargeback reports and APIs
+// (chargeback-summaries, chargeback-details): chargebacks show only in net fundings.
 package cybersourcesim

@@ -59,6 +59,7 @@ func (s *Server) handleReportDownload(w http.ResponseWriter, r *http.Request, _ 
 
 // paymentBatchDetailCSV renders the Payment Batch Detail Report, CSV version 1.0 (protocol doc
 // §8): a title line, the column names, then one row per batched transaction, CRLF line ends.
+// Settlement quirks apply here: an omitted entry has no row, a re-amounted one its ReportedAmount.
 func paymentBatchDetailCSV(merchantID, day string, batches []*Batch) string {
 	var b strings.Builder
 	line := func(fields ...string) {
@@ -75,8 +76,11 @@ func paymentBatchDetailCSV(merchantID, day string, batches []*Batch) string {
 		"payment_method", "currency", "amount", "transaction_type")
 	for _, bt := range batches {
 		for _, e := range bt.Entries {
+			if e.OmittedFromReport {
+				continue
+			}
 			line(bt.ID, merchantID, bt.Date, e.TransactionID, e.MerchantReference, e.ReconciliationID,
-				e.PaymentMethod, e.Currency, money(e.Amount, e.Currency), e.Application)
+				e.PaymentMethod, e.Currency, money(e.reportAmount(), e.Currency), e.Application)
 		}
 	}
 	return b.String()
@@ -123,9 +127,12 @@ func paymentBatchDetailXML(merchantID, day string, batches []*Batch) []byte {
 	for _, bt := range batches {
 		pb := pbdBatch{BatchID: bt.ID, BatchDate: bt.Date}
 		for _, e := range bt.Entries {
+			if e.OmittedFromReport {
+				continue
+			}
 			pb.Requests = append(pb.Requests, pbdRequest{RequestID: e.TransactionID, MerchantReferenceNumber: e.MerchantReference,
 				TransactionReferenceNumber: e.ReconciliationID, PaymentMethod: e.PaymentMethod, CurrencyCode: e.Currency,
-				Amount: money(e.Amount, e.Currency), TransactionType: e.Application})
+				Amount: money(e.reportAmount(), e.Currency), TransactionType: e.Application})
 		}
 		rep.Batches = append(rep.Batches, pb)
 	}

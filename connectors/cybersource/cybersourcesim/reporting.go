@@ -94,7 +94,9 @@ func (s *Server) handlePaymentBatchSummaries(w http.ResponseWriter, r *http.Requ
 
 // handleNetFundings is GET /reporting/v3/net-fundings?startTime&endTime&organizationId: what the
 // batches of [startTime, endTime) fund, as PURCHASES, REFUNDS and FEES (Options.Fee per
-// purchase) per currency and card brand, with totals and the net.
+// purchase), less the CHARGEBACKS recorded on days in the window, per currency and card brand,
+// with totals and the net. Every amount is positive; netTotal = purchases − refunds − fees −
+// chargebacks. Settlement quirks do not apply here: entries count as settled.
 func (s *Server) handleNetFundings(w http.ResponseWriter, r *http.Request, _ []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,7 +117,7 @@ func (s *Server) handleNetFundings(w http.ResponseWriter, r *http.Request, _ []b
 		amount decimal.Decimal
 	}
 	groups := map[key]*sums{}
-	totals := map[string]map[string]decimal.Decimal{"PURCHASES": {}, "REFUNDS": {}, "FEES": {}}
+	totals := map[string]map[string]decimal.Decimal{"PURCHASES": {}, "REFUNDS": {}, "FEES": {}, "CHARGEBACKS": {}}
 	add := func(k key, amount decimal.Decimal) {
 		g := groups[k]
 		if g == nil {
@@ -141,11 +143,18 @@ func (s *Server) handleNetFundings(w http.ResponseWriter, r *http.Request, _ []b
 			}
 		}
 	}
+	for _, cb := range s.state.chargebacks {
+		date, _ := time.Parse(time.DateOnly, cb.Date)
+		if date.Before(start) || !date.Before(end) {
+			continue
+		}
+		add(key{"CHARGEBACKS", brandByType[cb.CardType].subType, cb.Currency}, cb.Amount)
+	}
 	keys := make([]key, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
 	}
-	order := map[string]int{"PURCHASES": 0, "REFUNDS": 1, "FEES": 2}
+	order := map[string]int{"PURCHASES": 0, "REFUNDS": 1, "FEES": 2, "CHARGEBACKS": 3}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if a.typ != b.typ {
@@ -183,16 +192,14 @@ func (s *Server) handleNetFundings(w http.ResponseWriter, r *http.Request, _ []b
 		return out
 	}
 	net := []obj{}
-	chargebacks := []obj{}
 	for _, c := range sorted {
-		n := totals["PURCHASES"][c].Sub(totals["REFUNDS"][c]).Sub(totals["FEES"][c])
+		n := totals["PURCHASES"][c].Sub(totals["REFUNDS"][c]).Sub(totals["FEES"][c]).Sub(totals["CHARGEBACKS"][c])
 		net = append(net, obj{"currency": c, "value": money(n, c)})
-		chargebacks = append(chargebacks, obj{"currency": c, "value": money(decimal.Zero, c)})
 	}
 	writeJSON(w, http.StatusOK, obj{
 		"startTime": utcStamp(start), "endTime": utcStamp(end), "netFundingSummaries": rows,
 		"totalPurchases": total("PURCHASES"), "totalRefunds": total("REFUNDS"), "totalFees": total("FEES"),
-		"totalChargebacks": chargebacks, "netTotal": net,
+		"totalChargebacks": total("CHARGEBACKS"), "netTotal": net,
 	})
 }
 

@@ -268,6 +268,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /_sim/clock", s.handleSimClock)
 	mux.HandleFunc("POST /_sim/reviews/{id}", s.handleSimReview)
 	mux.HandleFunc("POST /_sim/transient-tokens", s.handleSimTransientToken)
+	mux.HandleFunc("POST /_sim/chargebacks", s.handleSimChargeback)
+	mux.HandleFunc("GET /_sim/settlement-quirks", s.handleSimGetSettlementQuirks)
+	mux.HandleFunc("POST /_sim/settlement-quirks", s.handleSimSettlementQuirks)
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, notFound(s.clock.Now(), "The requested resource does not exist: "+r.Method+" "+r.URL.Path))

@@ -11,7 +11,7 @@ import (
 // pending captures, sales, refunds and credits submitted before it are batched, one batch per
 // submit day. Batched transactions can no longer be voided, appear in the Payment Batch Detail
 // Report, the batch summaries and net fundings, and send a payments.*.status.updated webhook. The
-// caller holds s.mu.
+// pending settlement quirks apply to this run and are then cleared. The caller holds s.mu.
 func (s *Server) settleDue(now time.Time) {
 	st := s.state
 	today := startOfDay(now)
@@ -35,7 +35,9 @@ func (s *Server) settleDue(now time.Time) {
 		date, _ := time.Parse(time.DateOnly, day)
 		b := &Batch{ID: s.newBatchID(), Date: day, ClosedAt: date.Add(24 * time.Hour)}
 		for _, t := range byDay[day] {
-			b.Entries = append(b.Entries, s.batchEntry(t))
+			e := s.batchEntry(t)
+			st.applyQuirks(&e)
+			b.Entries = append(b.Entries, e)
 			t.SettlementStatus = SettlementBatched
 			t.BatchID, t.BatchDate = b.ID, day
 			if t.Kind != KindSale {
@@ -58,6 +60,7 @@ func (s *Server) settleDue(now time.Time) {
 		st.batches = append(st.batches, b)
 	}
 	st.settledThrough = today
+	st.quirks = SettlementQuirks{} // consumed by this run
 }
 
 // batchEntry is t's row in its batch: ics_bill positive, ics_credit negative.

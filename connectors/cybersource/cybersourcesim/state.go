@@ -141,6 +141,19 @@ type BatchEntry struct {
 	Amount decimal.Decimal `json:"amount"`
 	// Fee is the processing fee (Options.Fee) charged on a purchase; zero for credits.
 	Fee decimal.Decimal `json:"fee"`
+	// OmittedFromReport and ReportedAmount are settlement quirks (POST /_sim/settlement-quirks):
+	// the Payment Batch Detail Report leaves the entry out, or shows ReportedAmount (signed like
+	// Amount) instead of Amount. The batch summaries and net fundings keep the entry as settled.
+	OmittedFromReport bool             `json:"omittedFromReport,omitempty"`
+	ReportedAmount    *decimal.Decimal `json:"reportedAmount,omitempty"`
+}
+
+// reportAmount is the amount the Payment Batch Detail Report shows for e.
+func (e BatchEntry) reportAmount() decimal.Decimal {
+	if e.ReportedAmount != nil {
+		return *e.ReportedAmount
+	}
+	return e.Amount
 }
 
 // Review is a Decision Manager case: a payment the profile sent to REVIEW.
@@ -187,6 +200,10 @@ type Snapshot struct {
 	Faults                Faults                 `json:"faults"`
 	// TransientTokens are the Flex transient tokens issued, oldest first, cards masked.
 	TransientTokens []TransientToken `json:"transientTokens"`
+	// Chargebacks are the chargebacks recorded (POST /_sim/chargebacks), oldest first.
+	Chargebacks []Chargeback `json:"chargebacks"`
+	// SettlementQuirks are the quirks the next settlement run will apply; empty when none.
+	SettlementQuirks SettlementQuirks `json:"settlementQuirks"`
 }
 
 // Transaction returns the transaction with id.
@@ -231,7 +248,8 @@ func (s *Server) State() Snapshot {
 	snap := Snapshot{Now: s.clock.Now(), MerchantID: s.opts.MerchantID, Faults: s.faults.get(),
 		Transactions: []Transaction{}, Captures: []Transaction{}, Refunds: []Transaction{}, Batches: []Batch{},
 		Reviews: []Review{}, Customers: []Customer{}, PaymentInstruments: []PaymentInstrument{},
-		InstrumentIdentifiers: []InstrumentIdentifier{}, TransientTokens: []TransientToken{}, WebhookDeliveries: []WebhookDelivery{}}
+		InstrumentIdentifiers: []InstrumentIdentifier{}, TransientTokens: []TransientToken{}, WebhookDeliveries: []WebhookDelivery{},
+		Chargebacks: []Chargeback{}, SettlementQuirks: st.quirks.clone()}
 	for _, id := range st.txnOrder {
 		t := copyTransaction(st.txns[id])
 		snap.Transactions = append(snap.Transactions, t)
@@ -245,7 +263,16 @@ func (s *Server) State() Snapshot {
 	for _, b := range st.batches {
 		c := *b
 		c.Entries = slices.Clone(b.Entries)
+		for i := range c.Entries {
+			if a := c.Entries[i].ReportedAmount; a != nil {
+				amount := *a
+				c.Entries[i].ReportedAmount = &amount
+			}
+		}
 		snap.Batches = append(snap.Batches, c)
+	}
+	for _, cb := range st.chargebacks {
+		snap.Chargebacks = append(snap.Chargebacks, *cb)
 	}
 	for _, id := range st.reviewOrder {
 		r := *st.reviews[id]
@@ -320,6 +347,11 @@ type gatewayState struct {
 	// settledThrough is 00:00 UTC of the day settlement has run up to: everything submitted
 	// before it has been batched.
 	settledThrough time.Time
+	// quirks are applied by the next settlement run, then cleared.
+	quirks SettlementQuirks
+
+	chargebacks   []*Chargeback
+	chargebackSeq int
 
 	searches map[string]map[string]any
 

@@ -48,6 +48,8 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		s.clock.Advance(d)
 		writeJSON(w, http.StatusOK, map[string]string{"now": s.clock.Now().Format(time.RFC3339Nano)})
 	})
+	mux.HandleFunc("GET /_sim/settlement-quirks", s.handleGetSettlementQuirks)
+	mux.HandleFunc("POST /_sim/settlement-quirks", s.handleSettlementQuirks)
 	mux.HandleFunc("POST "+ACSPath, s.serveACS)
 	return mux
 }

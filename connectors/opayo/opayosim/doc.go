@@ -10,7 +10,8 @@
 // DefaultVendor, DefaultReportingUser / Password). Routes: Pi under PiBasePath, Reporting at
 // ReportingPath, Server registration at ServerRegisterPath, the shopper's payment page at
 // CardSelectionPath, the simulated ACS at ACSPath, and the control routes GET /_sim/state,
-// GET|POST /_sim/faults, GET|POST /_sim/clock {"advance":"24h"}.
+// GET|POST /_sim/faults, GET|POST /_sim/clock {"advance":"24h"} and GET|POST
+// /_sim/settlement-quirks (see Settlement).
 //
 // # Pi (opayo.md §2)
 //
@@ -115,6 +116,18 @@
 // are processed when the clock advances (Clock.Advance, POST /_sim/clock), on any request, in
 // State(), and once a second while Serve runs. Unreleased deferreds expire after DeferredLifetime
 // (30 days, txstateid 27).
+//
+// POST /_sim/settlement-quirks {"omit":["<transactionId>"],"amounts":{"<transactionId>":"9.99"}}
+// (or Server.SetSettlementQuirks) makes the NEXT midnight run misreport transactions in
+// getBatchDetail: an omitted transaction has no row (totalrows shrinks), a re-amounted one shows
+// the given amount in major units. They are settled all the same (batchid, also in
+// getTransactionDetail) and count at their true amounts in getBatchList's transactiongroups, so the
+// detail no longer adds up to the list; State's batches carry omittedTransactionIds and
+// reportedAmounts. Ids are Pi transactionIds or vpstxids (braces and case ignored); each must be
+// captured and not yet settled, amounts positive with the currency's decimals, and no id both
+// omitted and re-amounted, else 400 {"error"}. A POST replaces the quirks still pending ({} clears
+// them) and answers them; GET /_sim/settlement-quirks and State (settlementQuirks) show them. The
+// run consumes them.
 //
 // # Server protocol (opayo.md §4.1)
 //

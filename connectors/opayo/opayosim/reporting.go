@@ -336,7 +336,8 @@ func (s *Server) reportBatchList(p map[string]string) *xmlBody {
 }
 
 // reportBatchDetail answers getBatchDetail: the transactions of <batchid> settled through
-// <authprocessor>, in a row window. An unknown batch or processor gives no rows.
+// <authprocessor>, in a row window. An unknown batch or processor gives no rows. Settlement
+// quirks apply here: an omitted transaction has no row, a re-amounted one its reported amount.
 func (s *Server) reportBatchDetail(p map[string]string) *xmlBody {
 	for _, name := range []string{"batchid", "authprocessor"} {
 		if p[name] == "" {
@@ -348,17 +349,22 @@ func (s *Server) reportBatchDetail(p map[string]string) *xmlBody {
 		return errorBody(f)
 	}
 	var rows []*transaction
+	var amounts []int64
 	for _, bt := range s.batches {
 		if bt.id == p["batchid"] && strings.EqualFold(bt.authProcessor, p["authprocessor"]) {
-			rows = bt.txs
+			for _, t := range bt.txs {
+				if amount, shown := bt.reportedAmount(t); shown {
+					rows = append(rows, t)
+					amounts = append(amounts, amount)
+				}
+			}
 		}
 	}
 	from, to := window(len(rows), rowStart, rowEnd)
 	b := okBody().open("transactions")
 	writeWindow(b, len(rows), from, to)
 	for i := from; i < to; i++ {
-		t := rows[i]
-		amount, _, _ := t.captured()
+		t, amount := rows[i], amounts[i]
 		b.open("transaction")
 		b.leaf("rownumber", strconv.Itoa(i+1))
 		b.leaf("vpstxid", braced(t.id)).leaf("vendortxcode", t.vendorTxCode)

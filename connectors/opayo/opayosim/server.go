@@ -118,6 +118,7 @@ type Server struct {
 	batches          []*batch
 	deliveries       []*delivery
 	lastMidnight     time.Time
+	quirks           SettlementQuirks // applied by the next settlement run
 	nextBatchID      int
 	nextAuthNo       int64
 	nextRetrievalRef int64

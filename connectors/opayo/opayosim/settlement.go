@@ -15,6 +15,10 @@ type batch struct {
 	businessDay    time.Time // London midnight that began the day the transactions were captured
 	completed      time.Time // the midnight run that closed the batch
 	txs            []*transaction
+	// omitted and reported are settlement quirks (SettlementQuirks): getBatchDetail leaves the
+	// omitted transactions out and shows the reported ones with that amount (minor units).
+	omitted  map[string]bool
+	reported map[string]int64
 }
 
 // batchGroup is a batch's totals for one currency, in minor units.
@@ -65,7 +69,8 @@ func (s *Server) settleDue(now time.Time) {
 
 // settle batches, at cutoff (a London midnight), every captured and not yet settled transaction
 // taken before it: one batch per acquirer, Elavon first, then American Express. A transaction
-// whose notification is still unanswered waits for a later run.
+// whose notification is still unanswered waits for a later run. The pending settlement quirks
+// apply to this run and are then cleared.
 func (s *Server) settle(cutoff time.Time) {
 	byProcessor := map[string][]*transaction{}
 	for _, t := range s.txOrder {
@@ -99,6 +104,8 @@ func (s *Server) settle(cutoff time.Time) {
 			t.batchID = b.id
 			t.settledAt = cutoff
 		}
+		s.applyQuirks(b)
 		s.batches = append(s.batches, b)
 	}
+	s.quirks = SettlementQuirks{} // consumed by this run
 }

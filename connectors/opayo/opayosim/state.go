@@ -19,6 +19,8 @@ type Snapshot struct {
 	// CardIdentifiers counts live card identifiers; ReusableCardIdentifiers the saved ones.
 	CardIdentifiers         int `json:"cardIdentifiers"`
 	ReusableCardIdentifiers int `json:"reusableCardIdentifiers"`
+	// SettlementQuirks are the quirks the next settlement run will apply; empty when none.
+	SettlementQuirks SettlementQuirks `json:"settlementQuirks"`
 }
 
 // TransactionState is one transaction, whichever protocol created it. Amounts are given both in
@@ -69,6 +71,11 @@ type BatchState struct {
 	Completed      time.Time    `json:"completed"`
 	Groups         []BatchGroup `json:"groups"`
 	TransactionIDs []string     `json:"transactionIds"`
+	// OmittedTransactionIDs and ReportedAmounts (major units, by transaction id) are the settlement
+	// quirks applied to this batch: getBatchDetail leaves the former out and shows the latter with
+	// those amounts. Groups and TransactionIDs still count them as settled.
+	OmittedTransactionIDs []string                   `json:"omittedTransactionIds,omitempty"`
+	ReportedAmounts       map[string]decimal.Decimal `json:"reportedAmounts,omitempty"`
 }
 
 // BatchGroup is a batch's gross totals for one currency.
@@ -119,6 +126,7 @@ func (s *Server) State() Snapshot {
 		Batches:             []BatchState{},
 		Notifications:       []NotificationDelivery{},
 		MerchantSessionKeys: s.msksIssued,
+		SettlementQuirks:    s.quirks.clone(),
 	}
 	for _, m := range s.msks {
 		if m.live(now) {
@@ -156,6 +164,15 @@ func (s *Server) State() Snapshot {
 		}
 		for _, t := range b.txs {
 			bs.TransactionIDs = append(bs.TransactionIDs, t.id)
+			if b.omitted[t.id] {
+				bs.OmittedTransactionIDs = append(bs.OmittedTransactionIDs, t.id)
+			}
+			if a, ok := b.reported[t.id]; ok {
+				if bs.ReportedAmounts == nil {
+					bs.ReportedAmounts = map[string]decimal.Decimal{}
+				}
+				bs.ReportedAmounts[t.id] = majorAmount(a, t.currency)
+			}
 		}
 		snap.Batches = append(snap.Batches, bs)
 	}

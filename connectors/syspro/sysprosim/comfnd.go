@@ -14,6 +14,10 @@ var comfndTables = map[string][]string{
 	// ArCshJnlDet is the AR cash journal detail: one row per posted receipt, which is how a client
 	// finds a payment it may already have posted (by customer and reference).
 	"ARCSHJNLDET": {"TrnYear", "TrnMonth", "Journal", "Customer", "Reference", "PaymentValue"},
+	// GenJournalCtl is the GL journal control table: one row per posted GENTJL journal, which is how
+	// a client finds a journal it may already have posted (by reference). The Reference column holds
+	// the JournalReference; that name is our reading of the schema, not checked on a live system.
+	"GENJOURNALCTL": {"GlYear", "GlPeriod", "Journal", "JnlStatus", "Reference"},
 }
 
 // comfnd is COMFND, the generic finder: TableName, Columns, Where expressions (EQ and NE, combined
@@ -100,6 +104,12 @@ func (s *Server) comfndRows(table string) []map[string]string {
 			out = append(out, map[string]string{"trnyear": strconv.Itoa(p.TrnYear), "trnmonth": strconv.Itoa(p.TrnMonth),
 				"journal": fmt.Sprintf("%10d", p.Journal), "customer": p.Customer, "reference": p.Reference,
 				"paymentvalue": padMoney(p.PaymentValue)})
+		}
+	case "GENJOURNALCTL":
+		// Journal is formatted as GENTJL's answer gives it; every stored journal is posted (P).
+		for _, j := range s.erp.journals {
+			out = append(out, map[string]string{"glyear": strconv.Itoa(j.Year), "glperiod": fmt.Sprintf("%02d", j.Period),
+				"journal": fmt.Sprintf("%010d", j.Journal), "jnlstatus": "P", "reference": j.Reference})
 		}
 	case "INVMASTER":
 		for _, k := range sortedKeys(s.erp.stock) {

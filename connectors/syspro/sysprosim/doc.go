@@ -6,8 +6,8 @@
 //
 // Implemented business objects: SORTOI, SORQRY, SORTOS, INVQRY, ARSQRY, ARSSCS (Setup/Add and
 // Setup/Update), ARSTPY, SORTCH, SORTCL, GENTJL and the COMFND finder (tables SorMaster, ArCustomer,
-// InvMaster). Any other business object gets the "e.net exception 100000" error that real SYSPRO gives
-// for an unknown or unlicensed one.
+// InvMaster, ArCshJnlDet and GenJournalCtl). Any other business object gets the "e.net exception
+// 100000" error that real SYSPRO gives for an unknown or unlicensed one.
 //
 // Beside the protocol, the server answers the control routes of INTERFACES.md: GET /_sim/state,
 // POST /_sim/faults and POST /_sim/clock. Production code never calls them.

@@ -50,8 +50,9 @@ type Seed struct {
 //     500 in FG), C200 (child seat, 120.00; 3 in FG), D300 (tyre lever, 2.50; none in FG) and
 //     WEBSALE (the "web sale" item that orders without lines are booked to; 1,000,000 in FG);
 //   - invoice 100466 for 000001, balance 250.00;
-//   - ledger codes 1000 Bank, 1100 Debtors control, 4000 Sales, 4100 Card fees, 2100 VAT control
-//     and 9999 Suspense (on hold);
+//   - ledger codes 1000 Bank, 1050 Card clearing, 1100 Debtors control, 2100 VAT control, 4000
+//     Sales, 4100 Card fees, 4150 Chargebacks, 7900 FX and rounding differences and 9999 Suspense
+//     (on hold);
 //   - the current and previous month of the clock open for GL posting.
 func DefaultSeed() Seed {
 	d := decimal.RequireFromString
@@ -87,10 +88,13 @@ func DefaultSeed() Seed {
 		},
 		LedgerCodes: []LedgerCode{
 			{LedgerCode: "1000", Description: "Bank"},
+			{LedgerCode: "1050", Description: "Card clearing"},
 			{LedgerCode: "1100", Description: "Debtors control"},
 			{LedgerCode: "2100", Description: "VAT control"},
 			{LedgerCode: "4000", Description: "Sales"},
 			{LedgerCode: "4100", Description: "Card fees"},
+			{LedgerCode: "4150", Description: "Chargebacks"},
+			{LedgerCode: "7900", Description: "FX and rounding differences"},
 			{LedgerCode: "9999", Description: "Suspense", OnHold: true},
 		},
 	}
