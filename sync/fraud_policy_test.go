@@ -433,6 +433,35 @@ func TestFraudPolicyScoreThresholdHoldsACybersourcePayment(t *testing.T) {
 	}
 }
 
+// A review the policy opened on a sale (money already captured) has nothing to release at the
+// gateway: accepting it closes the review, and the order goes on to SYSPRO with its receipt.
+func TestFraudPolicyAcceptingAReviewOfACapturedSale(t *testing.T) {
+	r := newFraudRig(t, hubsync.FraudPolicy{ReviewScore: 10})
+	ctx := context.Background()
+	res := r.csPayment(t, "FRAUD-SALE", true)
+	r.deliver(t, "cybersource", res.ID)
+	pay := paymentByTxn(t, r.harness, "cybersource", res.ID)
+	fr := r.review(t, pay.ID)
+	if pay.Status != "captured" || fr.Status != "open" {
+		t.Fatalf("sale %s, review %s", pay.Status, fr.Status)
+	}
+	if o := orderByPO(t, r.harness, "FRAUD-SALE"); o.Status != "on_hold" {
+		t.Fatalf("order under review: %s", o.Status)
+	}
+	decided, err := r.engine.DecideFraudReview(ctx, fr.ID, "ACCEPT", "known customer", "finance@test")
+	if err != nil || decided.Status != "accepted" {
+		t.Fatalf("accept: %+v %v", decided, err)
+	}
+	r.idle(t)
+	if p := paymentByTxn(t, r.harness, "cybersource", res.ID); p.Status != "captured" {
+		t.Fatalf("accepted sale: %s", p.Status)
+	}
+	counts := r.waitPostings(t, 30*time.Second)
+	if counts["sales_order/succeeded"] != 1 || counts["ar_payment/succeeded"] != 1 {
+		t.Fatalf("postings after acceptance: %v\n%s", counts, lastErrors(t, r.harness))
+	}
+}
+
 // In suspense mode an authorisation under review has its order posted to SYSPRO, without the
 // AR receipt, which follows the capture that accepting the review makes. A sale (captured
 // money) under review is held even so: the order's posting would bring its receipt.
