@@ -495,6 +495,9 @@ func settlementDayBounds(gateway string, day time.Time) (time.Time, time.Time) {
 // outcome.
 func (e *Engine) reconcileStoredDay(ctx context.Context, gateway string, day time.Time, progress ReconcileProgress) (*ReconcileReport, error) {
 	cfg := e.cfg.Settlement
+	if progress == nil {
+		progress = func(string, int, int) {}
+	}
 	batches, err := e.queries.ListSettlementBatchesForDay(ctx, db.ListSettlementBatchesForDayParams{Gateway: gateway, BatchDate: day})
 	if err != nil {
 		return nil, err

@@ -69,7 +69,9 @@ func TestReconcileCommandWritesTheDiscrepancyReport(t *testing.T) {
 	}{{"ORD-1", "100.00", true}, {"ORD-2", "45.00", true}, {"ORD-3", "12.00", false}} {
 		res, err := client.CreatePayment(ctx, cybersource.PaymentRequest{Reference: p.ref, Capture: true,
 			Amount: decimal.RequireFromString(p.amount), Currency: "GBP",
-			Card: &cybersource.Card{Number: "4111111111111111", ExpirationMonth: "12", ExpirationYear: "2031", SecurityCode: "123"}})
+			Card: &cybersource.Card{Number: "4111111111111111", ExpirationMonth: "12", ExpirationYear: "2031", SecurityCode: "123"},
+			BillTo: &cybersource.Address{FirstName: "Ada", LastName: "Lovelace", Address1: "1 Harbour Road", Locality: "Bristol",
+				PostalCode: "BS1 1AA", Email: "ada@example.com", Country: "GB"}})
 		if err != nil {
 			t.Fatal(err)
 		}
