@@ -13,6 +13,9 @@ bench:
 	go test -run '^$$' -bench CybersourceWebhookIntake -benchtime 5000x ./sync
 	go test -run '^$$' -bench PaymentsEndToEnd -benchtime 200x ./sync
 	go test -run '^$$' -bench SubscriptionFanOut -benchtime 1x -timeout 30m ./graph
+	go test -run '^$$' -bench ReconcileMillion -benchtime 1x ./sync/reconcile
+	go test -run '^$$' -bench ReconcileStoredDayMillion -benchtime 1x -timeout 30m ./sync
+	go test -run '^$$' -bench Observe -benchtime 3s ./sync/anomaly
 
 generate:
 	go generate ./db ./graph
