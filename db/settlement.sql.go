@@ -122,6 +122,54 @@ func (q *Queries) CountSettlementBatches(ctx context.Context, arg CountSettlemen
 	return count, err
 }
 
+const countSettlementDiscrepancies = `-- name: CountSettlementDiscrepancies :one
+SELECT count(*) FROM settlement_discrepancies
+WHERE ($1::bigint IS NULL OR settlement_batch_id = $1::bigint)
+  AND ($2::text IS NULL OR gateway = $2::text)
+  AND ($3::date IS NULL OR settlement_date = $3::date)
+  AND ($4::text[] IS NULL OR status = ANY($4::text[]))
+  AND ($5::text[] IS NULL OR kind = ANY($5::text[]))
+`
+
+type CountSettlementDiscrepanciesParams struct {
+	SettlementBatchID *int64
+	Gateway           *string
+	SettlementDate    *time.Time
+	Statuses          []string
+	Kinds             []string
+}
+
+func (q *Queries) CountSettlementDiscrepancies(ctx context.Context, arg CountSettlementDiscrepanciesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countSettlementDiscrepancies,
+		arg.SettlementBatchID,
+		arg.Gateway,
+		arg.SettlementDate,
+		arg.Statuses,
+		arg.Kinds,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const countSettlementLines = `-- name: CountSettlementLines :one
+SELECT count(*) FROM settlement_lines
+WHERE settlement_batch_id = $1
+  AND ($2::text[] IS NULL OR match_status = ANY($2::text[]))
+`
+
+type CountSettlementLinesParams struct {
+	SettlementBatchID int64
+	MatchStatuses     []string
+}
+
+func (q *Queries) CountSettlementLines(ctx context.Context, arg CountSettlementLinesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countSettlementLines, arg.SettlementBatchID, arg.MatchStatuses)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createGlJournal = `-- name: CreateGlJournal :one
 INSERT INTO gl_journals (settlement_batch_id, journal_date, description, reference, currency)
 VALUES ($1, $2, $3, $4, $5)
@@ -492,6 +540,60 @@ func (q *Queries) ListDeadPostingsForScoring(ctx context.Context, arg ListDeadPo
 	return items, nil
 }
 
+const listDiscrepanciesForScoring = `-- name: ListDiscrepanciesForScoring :many
+SELECT id, gateway, kind, currency, expected, actual, explanation, created_at
+FROM settlement_discrepancies
+WHERE id > $1
+ORDER BY id
+LIMIT $2
+`
+
+type ListDiscrepanciesForScoringParams struct {
+	AfterID  int64
+	RowLimit int32
+}
+
+type ListDiscrepanciesForScoringRow struct {
+	ID          int64
+	Gateway     string
+	Kind        string
+	Currency    *string
+	Expected    decimal.NullDecimal
+	Actual      decimal.NullDecimal
+	Explanation string
+	CreatedAt   time.Time
+}
+
+// ListDiscrepanciesForScoring feeds the detector the discrepancies recorded after a position.
+func (q *Queries) ListDiscrepanciesForScoring(ctx context.Context, arg ListDiscrepanciesForScoringParams) ([]ListDiscrepanciesForScoringRow, error) {
+	rows, err := q.db.Query(ctx, listDiscrepanciesForScoring, arg.AfterID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListDiscrepanciesForScoringRow
+	for rows.Next() {
+		var i ListDiscrepanciesForScoringRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Gateway,
+			&i.Kind,
+			&i.Currency,
+			&i.Expected,
+			&i.Actual,
+			&i.Explanation,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listGlJournalLines = `-- name: ListGlJournalLines :many
 SELECT id, gl_journal_id, line_number, ledger_code, description, amount FROM gl_journal_lines WHERE gl_journal_id = ANY($1::bigint[]) ORDER BY gl_journal_id, line_number
 `
@@ -672,6 +774,51 @@ func (q *Queries) ListSettlementBatches(ctx context.Context, arg ListSettlementB
 		arg.AfterID,
 		arg.RowLimit,
 	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SettlementBatch
+	for rows.Next() {
+		var i SettlementBatch
+		if err := rows.Scan(
+			&i.ID,
+			&i.Gateway,
+			&i.GatewayBatchID,
+			&i.BatchDate,
+			&i.Currency,
+			&i.GrossAmount,
+			&i.RefundAmount,
+			&i.FeeAmount,
+			&i.ChargebackAmount,
+			&i.NetAmount,
+			&i.LineCount,
+			&i.Status,
+			&i.ReconciledAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ReportedTotals,
+			&i.Digest,
+			&i.AcceptedBy,
+			&i.AcceptedAt,
+			&i.AcceptanceNote,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listSettlementBatchesByIDs = `-- name: ListSettlementBatchesByIDs :many
+SELECT id, gateway, gateway_batch_id, batch_date, currency, gross_amount, refund_amount, fee_amount, chargeback_amount, net_amount, line_count, status, reconciled_at, created_at, updated_at, reported_totals, digest, accepted_by, accepted_at, acceptance_note FROM settlement_batches WHERE id = ANY($1::bigint[])
+`
+
+func (q *Queries) ListSettlementBatchesByIDs(ctx context.Context, ids []int64) ([]SettlementBatch, error) {
+	rows, err := q.db.Query(ctx, listSettlementBatchesByIDs, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -1070,16 +1217,6 @@ func (q *Queries) MarkGlJournalPosted(ctx context.Context, arg MarkGlJournalPost
 	return i, err
 }
 
-const resetSettlementLines = `-- name: ResetSettlementLines :exec
-UPDATE settlement_lines SET match_status = 'unmatched', match_method = NULL, payment_id = NULL, match_note = NULL
-WHERE settlement_batch_id = ANY($1::bigint[])
-`
-
-func (q *Queries) ResetSettlementLines(ctx context.Context, batchIds []int64) error {
-	_, err := q.db.Exec(ctx, resetSettlementLines, batchIds)
-	return err
-}
-
 const resolveSettlementDiscrepancy = `-- name: ResolveSettlementDiscrepancy :one
 UPDATE settlement_discrepancies SET status = 'resolved', resolved_by = $1, resolved_at = now(),
     resolution_note = $2
@@ -1233,7 +1370,7 @@ type SetSettlementLineMatchesParams struct {
 	MatchNotes    []string
 }
 
-// SetSettlementLineMatches records the outcome of many lines at once.
+// SetSettlementLineMatches records the outcome of many lines at once (every line of a batch each run).
 func (q *Queries) SetSettlementLineMatches(ctx context.Context, arg SetSettlementLineMatchesParams) error {
 	_, err := q.db.Exec(ctx, setSettlementLineMatches,
 		arg.Ids,

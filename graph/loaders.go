@@ -2,13 +2,11 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/payhub/payhub/db"
@@ -77,20 +75,10 @@ func NewLoaders(q *db.Queries) *Loaders {
 			})
 		}, opt),
 		SettlementBatchByID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.SettlementBatch, error) {
-			// No query reads many batches by id: one lookup per distinct batch (the loader
-			// dedupes, and a page of discrepancies shares few batches).
-			out := make(map[int64]*model.SettlementBatch, len(ids))
-			for _, id := range ids {
-				row, err := q.GetSettlementBatch(ctx, id)
-				if errors.Is(err, pgx.ErrNoRows) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				out[id] = model.SettlementBatchFromRow(row)
-			}
-			return out, nil
+			rows, err := q.ListSettlementBatchesByIDs(ctx, ids)
+			return indexBy(rows, err, func(r db.SettlementBatch) (int64, *model.SettlementBatch) {
+				return r.ID, model.SettlementBatchFromRow(r)
+			})
 		}, opt),
 		JournalsByBatchID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]db.GlJournal, []error) {
 			rows, err := q.ListGlJournalsOfBatches(ctx, ids)

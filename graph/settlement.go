@@ -16,8 +16,8 @@ import (
 // Settlement reconciliation's lists and objects (settlement.graphqls). They live here, not in
 // settlement.resolvers.go, which gqlgen rewrites.
 
-// countChunk is how many rows one query of a count by paging reads (see countByPages).
-const countChunk = 10_000
+// discrepancyChunk is how many rows one query of allDiscrepancies reads.
+const discrepancyChunk = 10_000
 
 // The input field each of the engine's refusal codes is about, per settlement mutation.
 var (
@@ -102,44 +102,10 @@ func encodeLineCursor(l db.SettlementLine) string {
 	return encodeKeysCursor(cursorSettlementLine, strconv.FormatInt(l.SettlementBatchID, 10), strconv.Itoa(int(l.LineNumber)))
 }
 
-// countByPages counts a list that has no count query of its own by reading it through, countChunk
-// rows a query; page reads the rows after the key given (the zero key first) and returns them
-// with the last one's key.
-//
-// TODO: use CountSettlementDiscrepancies / CountSettlementLines once db/queries/settlement.sql
-// has them.
-func countByPages[K comparable](ctx context.Context, page func(ctx context.Context, after K, limit int32) (n int, last K, err error)) (int, error) {
-	var after K
-	total := 0
-	for {
-		n, last, err := page(ctx, after, countChunk)
-		if err != nil {
-			return 0, err
-		}
-		total += n
-		if n < countChunk {
-			return total, nil
-		}
-		after = last
-	}
-}
-
-// countDiscrepancies counts the discrepancies that p's filter matches.
-func (r *Resolver) countDiscrepancies(ctx context.Context, p db.ListSettlementDiscrepanciesParams) (int, error) {
-	return countByPages(ctx, func(ctx context.Context, after int64, limit int32) (int, int64, error) {
-		p.AfterID, p.RowLimit = after, limit
-		rows, err := r.Queries.ListSettlementDiscrepancies(ctx, p)
-		if err != nil || len(rows) == 0 {
-			return 0, 0, err
-		}
-		return len(rows), rows[len(rows)-1].ID, nil
-	})
-}
-
 // allDiscrepancies lists every discrepancy p's filter matches, oldest first.
 func (r *Resolver) allDiscrepancies(ctx context.Context, p db.ListSettlementDiscrepanciesParams) ([]*model.SettlementDiscrepancy, error) {
 	out := []*model.SettlementDiscrepancy{}
-	p.AfterID, p.RowLimit = 0, countChunk
+	p.AfterID, p.RowLimit = 0, discrepancyChunk
 	for {
 		rows, err := r.Queries.ListSettlementDiscrepancies(ctx, p)
 		if err != nil {
@@ -148,23 +114,11 @@ func (r *Resolver) allDiscrepancies(ctx context.Context, p db.ListSettlementDisc
 		for _, row := range rows {
 			out = append(out, model.SettlementDiscrepancyFromRow(row))
 		}
-		if len(rows) < countChunk {
+		if len(rows) < discrepancyChunk {
 			return out, nil
 		}
 		p.AfterID = rows[len(rows)-1].ID
 	}
-}
-
-// countLines counts a batch's lines that p's filter matches.
-func (r *Resolver) countLines(ctx context.Context, p db.ListSettlementLinesParams) (int, error) {
-	return countByPages(ctx, func(ctx context.Context, after int32, limit int32) (int, int32, error) {
-		p.AfterLine, p.RowLimit = after, limit
-		rows, err := r.Queries.ListSettlementLines(ctx, p)
-		if err != nil || len(rows) == 0 {
-			return 0, 0, err
-		}
-		return len(rows), rows[len(rows)-1].LineNumber, nil
-	})
 }
 
 // loadPayments fetches payments by row id through the request's loader, in the order given;

@@ -160,11 +160,12 @@ func (r *queryResolver) SettlementDiscrepancies(ctx context.Context, filter *mod
 	if err != nil {
 		return nil, err
 	}
-	count, err := settlementDiscrepancyParams(filter)
+	params, err := settlementDiscrepancyParams(filter)
 	if err != nil {
 		return nil, err
 	}
-	params := count
+	count := db.CountSettlementDiscrepanciesParams{SettlementBatchID: params.SettlementBatchID, Gateway: params.Gateway,
+		SettlementDate: params.SettlementDate, Statuses: params.Statuses, Kinds: params.Kinds}
 	params.AfterID, params.RowLimit = afterID, int32(size+1)
 	rows, err := r.Queries.ListSettlementDiscrepancies(ctx, params)
 	if err != nil {
@@ -195,9 +196,9 @@ func (r *settlementBatchResolver) Lines(ctx context.Context, obj *model.Settleme
 	if err != nil {
 		return nil, err
 	}
-	count := db.ListSettlementLinesParams{SettlementBatchID: obj.RowID, MatchStatuses: dbEnums(matchStatuses)}
-	params := count
-	params.AfterLine, params.RowLimit = afterLine, int32(size+1)
+	count := db.CountSettlementLinesParams{SettlementBatchID: obj.RowID, MatchStatuses: dbEnums(matchStatuses)}
+	params := db.ListSettlementLinesParams{SettlementBatchID: obj.RowID, MatchStatuses: count.MatchStatuses,
+		AfterLine: afterLine, RowLimit: int32(size + 1)}
 	rows, err := r.Queries.ListSettlementLines(ctx, params)
 	if err != nil {
 		return nil, err
@@ -239,7 +240,8 @@ func (r *settlementDiscrepancyResolver) Payments(ctx context.Context, obj *model
 
 // TotalCount is the resolver for the totalCount field.
 func (r *settlementDiscrepancyConnectionResolver) TotalCount(ctx context.Context, obj *model.SettlementDiscrepancyConnection) (int, error) {
-	return r.countDiscrepancies(ctx, obj.Count)
+	n, err := r.Queries.CountSettlementDiscrepancies(ctx, obj.Count)
+	return int(n), err
 }
 
 // Payments is the resolver for the payments field.
@@ -253,7 +255,8 @@ func (r *settlementLineResolver) Payments(ctx context.Context, obj *model.Settle
 
 // TotalCount is the resolver for the totalCount field.
 func (r *settlementLineConnectionResolver) TotalCount(ctx context.Context, obj *model.SettlementLineConnection) (int, error) {
-	return r.countLines(ctx, obj.Count)
+	n, err := r.Queries.CountSettlementLines(ctx, obj.Count)
+	return int(n), err
 }
 
 // GlJournal returns GlJournalResolver implementation.

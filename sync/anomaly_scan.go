@@ -88,21 +88,25 @@ func (e *Engine) registerAnomalyScan(r *registry) {
 	r.working = true
 }
 
-// scanPosition is the anomaly cursor.
+// scanPosition is the anomaly cursor: the last payment scored, the last dead posting's time
+// and the last settlement discrepancy scored.
 type scanPosition struct {
-	paymentID int64
-	deadAfter time.Time
+	paymentID     int64
+	deadAfter     time.Time
+	discrepancyID int64
 }
 
 func (p scanPosition) String() string {
-	return strconv.FormatInt(p.paymentID, 10) + "|" + p.deadAfter.UTC().Format(time.RFC3339Nano)
+	return strconv.FormatInt(p.paymentID, 10) + "|" + p.deadAfter.UTC().Format(time.RFC3339Nano) + "|" +
+		strconv.FormatInt(p.discrepancyID, 10)
 }
 
 func parseScanPosition(s string) scanPosition {
 	var p scanPosition
-	id, at, _ := strings.Cut(s, "|")
-	p.paymentID, _ = strconv.ParseInt(id, 10, 64)
-	p.deadAfter, _ = time.Parse(time.RFC3339Nano, at)
+	parts := append(strings.Split(s, "|"), "", "") // a cursor from before discrepancies has two parts
+	p.paymentID, _ = strconv.ParseInt(parts[0], 10, 64)
+	p.deadAfter, _ = time.Parse(time.RFC3339Nano, parts[1])
+	p.discrepancyID, _ = strconv.ParseInt(parts[2], 10, 64)
 	return p
 }
 
@@ -110,9 +114,6 @@ func parseScanPosition(s string) scanPosition {
 // returns how many anomalies it raised.
 func (e *Engine) ScanAnomalies(ctx context.Context) (int, error) {
 	s := e.scanner
-	if s == nil {
-		return 0, errors.New("sync: anomaly detection is off on this hub")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pos := scanPosition{deadAfter: time.Now().Add(-time.Hour)}
@@ -156,9 +157,25 @@ func (e *Engine) ScanAnomalies(ctx context.Context) (int, error) {
 			})...)
 			pos.deadAfter = *d.DeadAt
 		}
+		// A reconciliation discrepancy is judged against the merchant's usual ones: rounding
+		// noise is learned, a difference far beyond it raised.
+		discrepancies, err := e.queries.ListDiscrepanciesForScoring(ctx, db.ListDiscrepanciesForScoringParams{AfterID: pos.discrepancyID, RowLimit: anomalyPage})
+		if err != nil {
+			return raised, err
+		}
+		for _, d := range discrepancies {
+			if d.Expected.Valid && d.Actual.Valid {
+				findings = append(findings, s.detector.Observe(detect.Event{
+					Kind: detect.EventSettlementMismatch, At: d.CreatedAt, SubjectType: "settlement_discrepancy", SubjectID: d.ID,
+					Merchant: d.Gateway, Currency: strings.TrimSpace(deref(d.Currency)),
+					Amount: d.Actual.Decimal.Sub(d.Expected.Decimal), Detail: d.Explanation,
+				})...)
+			}
+			pos.discrepancyID = d.ID
+		}
 		n, err := e.recordFindings(ctx, findings, pos)
 		raised += n
-		if err != nil || (len(rows) < anomalyPage && len(dead) < anomalyPage) {
+		if err != nil || (len(rows) < anomalyPage && len(dead) < anomalyPage && len(discrepancies) < anomalyPage) {
 			return raised, err
 		}
 	}

@@ -69,3 +69,39 @@ func TestScanAnomaliesLearnsACustomersNormalAndFlagsAnOutlierOnce(t *testing.T) 
 		t.Errorf("a restarted hub raised %d again (%v)", n, err)
 	}
 }
+
+func TestScanAnomaliesJudgesSettlementDiscrepanciesAgainstTheMerchantsNoise(t *testing.T) {
+	pool := dbtest.New(t)
+	engine, err := hubsync.New(hubsync.Config{Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	discrepancy := func(i int, expected, actual string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO settlement_discrepancies (gateway, settlement_date, kind, dedupe_key, currency,
+			expected, actual, explanation) VALUES ('cybersource', '2026-11-01', 'amount_mismatch', $1, 'GBP', $2, $3, 'line differs')`,
+			fmt.Sprintf("k%d", i), expected, actual); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rounding noise is learned, never raised.
+	for i := range 12 {
+		discrepancy(i, "10.00", fmt.Sprintf("%d.%02d", 11+i%3, 10+i))
+	}
+	if n, err := engine.ScanAnomalies(ctx); err != nil || n != 0 {
+		t.Fatalf("usual discrepancies raised %d anomalies (%v)", n, err)
+	}
+	discrepancy(99, "480.00", "80.00")
+	if n, err := engine.ScanAnomalies(ctx); err != nil || n != 1 {
+		t.Fatalf("a 400.00 discrepancy raised %d anomalies (%v)", n, err)
+	}
+	var subject string
+	var explanation *string
+	if err := pool.QueryRow(ctx, `SELECT subject_type, explanation FROM anomalies WHERE kind = 'settlement_mismatch'`).Scan(&subject, &explanation); err != nil {
+		t.Fatal(err)
+	}
+	if subject != "settlement_discrepancy" || explanation == nil || !strings.Contains(*explanation, "400.00") {
+		t.Errorf("anomaly about %s: %v", subject, explanation)
+	}
+}

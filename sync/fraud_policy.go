@@ -136,12 +136,12 @@ func (p FraudPolicy) Decide(t GatewayTxn) (decision string, reasons []string) {
 			decision = action
 		}
 	}
-	screening := riskScreeningName(t.Gateway)
-	switch t.RiskDecision {
-	case FraudReject:
-		add(fraudAction(p.GatewayReject, FraudGatewayRejectDefault), screening+" rejected the payment"+riskRules(t.RiskReasons))
-	case FraudReview:
-		add(FraudReview, screening+" sent the payment to review"+riskRules(t.RiskReasons))
+	for _, reason := range gatewayRiskReasons(t) {
+		if t.RiskDecision == FraudReject {
+			add(fraudAction(p.GatewayReject, FraudGatewayRejectDefault), reason)
+		} else {
+			add(FraudReview, reason)
+		}
 	}
 	if t.RiskScore != nil {
 		score := *t.RiskScore
@@ -281,6 +281,21 @@ func threeDSFailed(s string) bool {
 // moneyGoneStatus says whether a payment in this status holds no money (any more).
 func moneyGoneStatus(status string) bool {
 	return status == "declined" || status == "voided" || status == "failed"
+}
+
+// closeFraudReview closes the open review of pay with status (accepted or rejected) and appends
+// fraud.review_closed. ok is false when no review was open.
+func closeFraudReview(ctx context.Context, q *db.Queries, pay db.Payment, status, by, note string) (fr db.FraudReview, ok bool, err error) {
+	fr, err = q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: status, DecidedBy: &by, Note: &note})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fr, false, nil
+	}
+	if err != nil {
+		return fr, false, err
+	}
+	return fr, true, appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
+		"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": status, "decidedBy": by, "note": note,
+	})
 }
 
 // reviewReasons decodes a review's reasons.
@@ -592,20 +607,12 @@ func (e *Engine) finishPolicyReject(ctx context.Context, reviewID int64, action 
 		}
 		note := policyNote(fr)
 		if fr.Status == "open" {
-			by := FraudPolicyActor
-			closed, err := q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: "rejected", DecidedBy: &by, Note: &note})
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-			case err != nil:
+			closed, ok, err := closeFraudReview(ctx, q, pay, "rejected", FraudPolicyActor, note)
+			if err != nil {
 				return err
-			default:
+			}
+			if ok {
 				fr = closed
-				if err := appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
-					"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": "rejected",
-					"decidedBy": by, "note": note,
-				}); err != nil {
-					return err
-				}
 			}
 		}
 		if pay.SalesOrderID != nil {

@@ -379,7 +379,7 @@ func (e *Engine) linkProfile(ctx context.Context, q *db.Queries, c db.Customer, 
 // person decides it (DecideFraudReview) or its money is gone.
 func (e *Engine) applyRisk(ctx context.Context, tx pgx.Tx, q *db.Queries, t GatewayTxn, pay db.Payment, prev string) error {
 	holdsMoney := pay.Status == "review" || pay.Status == "authorized" || pay.Status == "captured" || pay.Status == "settled"
-	moneyGone := pay.Status == "declined" || pay.Status == "voided" || pay.Status == "failed"
+	moneyGone := moneyGoneStatus(pay.Status)
 	firstSight := prev == "" || prev == "pending" || prev == "unknown" || prev == "review"
 	screened := (t.Kind == KindAuthorization || t.Kind == KindSale) && firstSight
 
@@ -442,16 +442,8 @@ func (e *Engine) applyRisk(ctx context.Context, tx pgx.Tx, q *db.Queries, t Gate
 			return err
 		}
 	}
-	fr, err := q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: outcome, DecidedBy: &by, Note: &note})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
-		"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": outcome, "decidedBy": by,
-	})
+	_, _, err := closeFraudReview(ctx, q, pay, outcome, by, note)
+	return err
 }
 
 // applyToParent carries a refund or void over to the payment it acts on.

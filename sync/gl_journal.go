@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -135,78 +137,53 @@ type journalLine struct {
 func deriveJournal(g GLRules, gateway string, batchDate time.Time, lines []db.SettlementLine, r *rules) ([]journalLine, error) {
 	to := g.currency()
 	cents := func(d decimal.Decimal) decimal.Decimal { return d.Round(2) }
-	amounts := map[string]decimal.Decimal{} // measure → amount in the ledger currency
-	order := []string{MeasureSales, MeasureRefunds, MeasureFees, MeasureChargebacks, MeasureAdjustments}
+	var converted reconcile.Sums               // the measures in the ledger currency, each line at its date
+	byCurrency := map[string]*reconcile.Sums{} // what the bank received, per currency
 	for _, l := range lines {
-		measure := ""
-		switch lineKind(l.Kind) {
-		case reconcile.Sale:
-			measure = MeasureSales
-		case reconcile.Refund:
-			measure = MeasureRefunds
-		case reconcile.Fee:
-			measure = MeasureFees
-		case reconcile.Chargeback:
-			measure = MeasureChargebacks
-		default:
-			measure = MeasureAdjustments
-		}
+		kind, cur := lineKind(l.Kind), strings.TrimSpace(l.Currency)
 		day := batchDate
 		if l.OccurredAt != nil {
 			day = *l.OccurredAt
 		}
-		converted, err := r.convert(l.Amount, strings.TrimSpace(l.Currency), to, day)
+		amount, err := r.convert(l.Amount, cur, to, day)
 		if err != nil {
 			return nil, err
 		}
-		amounts[measure] = amounts[measure].Add(converted)
-	}
-	// The bank received the batch's net in each currency, converted at the batch date.
-	byCurrency := map[string]*sums{}
-	for _, l := range lines {
-		cur := strings.TrimSpace(l.Currency)
+		converted.Add(kind, amount)
 		if byCurrency[cur] == nil {
-			byCurrency[cur] = newSums()
+			byCurrency[cur] = &reconcile.Sums{}
 		}
-		byCurrency[cur].add(lineKind(l.Kind), l.Amount)
+		byCurrency[cur].Add(kind, l.Amount)
 	}
 	bank := decimal.Zero
-	for _, cur := range sortedKeysOf(byCurrency) {
-		net, err := r.convert(byCurrency[cur].net(), cur, to, batchDate)
+	for _, cur := range slices.Sorted(maps.Keys(byCurrency)) {
+		net, err := r.convert(byCurrency[cur].Net(), cur, to, batchDate)
 		if err != nil {
 			return nil, err
 		}
 		bank = bank.Add(cents(net))
 	}
+	measures := reconcile.Sums{Sales: cents(converted.Sales), Refunds: cents(converted.Refunds), Fees: cents(converted.Fees),
+		Chargebacks: cents(converted.Chargebacks), Adjustments: cents(converted.Adjustments)}
 	var out []journalLine
-	post := func(measure string, amount decimal.Decimal, what string) error {
-		amount = cents(amount)
-		if amount.IsZero() {
-			return nil
+	for _, m := range []struct {
+		measure string
+		amount  decimal.Decimal
+	}{
+		{MeasureSales, measures.Sales}, {MeasureRefunds, measures.Refunds}, {MeasureFees, measures.Fees},
+		{MeasureChargebacks, measures.Chargebacks}, {MeasureAdjustments, measures.Adjustments},
+		// The rules above move measures.Net() into the bank; the bank got bank. The rest is FX.
+		{MeasureFXDifferences, measures.Net().Sub(bank)},
+	} {
+		if m.amount.IsZero() {
+			continue
 		}
-		rule, ok := g.rule(gateway, measure)
+		rule, ok := g.rule(gateway, m.measure)
 		if !ok {
-			return fmt.Errorf("no GL rule for %s: add one to settlement.gl.rules", measure)
+			return nil, fmt.Errorf("no GL rule for %s: add one to settlement.glRules", m.measure)
 		}
-		out = append(out, journalLine{rule.Debit, what, amount}, journalLine{rule.Credit, what, amount.Neg()})
-		return nil
-	}
-	measured := decimal.Zero
-	for _, m := range order {
-		amt := cents(amounts[m])
-		if err := post(m, amt, gateway+" "+strings.ReplaceAll(m, "_", " ")); err != nil {
-			return nil, err
-		}
-		switch m {
-		case MeasureSales, MeasureAdjustments:
-			measured = measured.Add(amt)
-		default:
-			measured = measured.Sub(amt)
-		}
-	}
-	// The rules above move `measured` into the bank; the bank got `bank`. The difference is FX.
-	if err := post(MeasureFXDifferences, measured.Sub(bank), gateway+" FX and rounding differences"); err != nil {
-		return nil, err
+		what := gateway + " " + strings.ReplaceAll(m.measure, "_", " ")
+		out = append(out, journalLine{rule.Debit, what, m.amount}, journalLine{rule.Credit, what, m.amount.Neg()})
 	}
 	return compactJournal(out), nil
 }

@@ -190,18 +190,12 @@ func (e *Engine) DecideFraudReview(ctx context.Context, reviewID int64, decision
 	}
 	status := map[string]string{"ACCEPT": "accepted", "REJECT": "rejected"}[decision]
 	err = e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
-		by, note := actor, comment
-		closed, err := q.CloseFraudReview(ctx, db.CloseFraudReviewParams{PaymentID: pay.ID, Status: status, DecidedBy: &by, Note: &note})
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		closed, ok, err := closeFraudReview(ctx, q, pay, status, actor, comment)
+		if err != nil {
 			return err
 		}
-		if err == nil {
+		if ok {
 			fr = closed
-			if err := appendEvent(ctx, q, TopicFraud, "fraud.review_closed", "fraud_review", fr.ID, map[string]any{
-				"fraudReviewId": fr.ID, "paymentId": pay.ID, "gateway": pay.Gateway, "status": status, "decidedBy": actor, "note": comment,
-			}); err != nil {
-				return err
-			}
 		}
 		if err := e.applyGatewayTxn(ctx, tx, q, *t); err != nil {
 			return err

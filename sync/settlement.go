@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -191,7 +192,7 @@ func (e *Engine) fetchCybersourceDay(ctx context.Context, src CybersourceReports
 	for _, id := range order {
 		b := byID[id]
 		if b == first {
-			for _, cur := range sortedKeysOf(totals) {
+			for _, cur := range slices.Sorted(maps.Keys(totals)) {
 				b.totals = append(b.totals, *totals[cur])
 			}
 		}
@@ -216,8 +217,8 @@ func mustLoadLocation(name string) *time.Location {
 // getTransactionDetail for a transaction the batch row leaves without its merchant reference.
 func (e *Engine) fetchOpayoDay(ctx context.Context, src OpayoReports, day time.Time) (settlementDay, error) {
 	out := settlementDay{gateway: GatewayOpayo, day: day}
-	close := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, opayoLondon)
-	batches, err := src.GetBatchList(ctx, close.Add(-12*time.Hour), close.Add(12*time.Hour))
+	midnight := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, opayoLondon)
+	batches, err := src.GetBatchList(ctx, midnight.Add(-12*time.Hour), midnight.Add(12*time.Hour))
 	if err != nil {
 		return out, fmt.Errorf("sync: opayo batch list %s: %w", day.Format(time.DateOnly), err)
 	}
@@ -285,9 +286,9 @@ func (e *Engine) storeDay(ctx context.Context, d settlementDay) ([]db.Settlement
 	err := e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
 		out = out[:0]
 		for _, b := range d.batches {
-			s := newSums()
+			var s reconcile.Sums
 			for _, l := range b.lines {
-				s.add(l.Kind, l.Amount)
+				s.Add(l.Kind, l.Amount)
 			}
 			totals, err := json.Marshal(totalsJSON(b.totals))
 			if err != nil {
@@ -295,8 +296,8 @@ func (e *Engine) storeDay(ctx context.Context, d settlementDay) ([]db.Settlement
 			}
 			row, err := q.UpsertSettlementBatch(ctx, db.UpsertSettlementBatchParams{
 				Gateway: d.gateway, GatewayBatchID: b.id, BatchDate: d.day, Currency: b.currency(),
-				GrossAmount: s.sales, RefundAmount: s.refunds, FeeAmount: s.fees, ChargebackAmount: s.chargebacks,
-				NetAmount: s.net(), LineCount: int32(len(b.lines)), ReportedTotals: totals, Digest: b.digest(),
+				GrossAmount: s.Sales, RefundAmount: s.Refunds, FeeAmount: s.Fees, ChargebackAmount: s.Chargebacks,
+				NetAmount: s.Net(), LineCount: int32(len(b.lines)), ReportedTotals: totals, Digest: b.digest(),
 			})
 			if errors.Is(err, pgx.ErrNoRows) {
 				if row, err = q.GetSettlementBatchByGatewayID(ctx, db.GetSettlementBatchByGatewayIDParams{Gateway: d.gateway, GatewayBatchID: b.id}); err != nil {
@@ -389,42 +390,6 @@ func totalsFromJSON(batch string, raw []byte) ([]reconcile.Totals, error) {
 	return out, nil
 }
 
-// sums adds up lines by kind.
-type sums struct{ sales, refunds, fees, chargebacks, adjustments decimal.Decimal }
-
-func newSums() *sums {
-	return &sums{decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero}
-}
-
-func (s *sums) add(k reconcile.Kind, amount decimal.Decimal) {
-	switch k {
-	case reconcile.Sale:
-		s.sales = s.sales.Add(amount)
-	case reconcile.Refund:
-		s.refunds = s.refunds.Add(amount)
-	case reconcile.Fee:
-		s.fees = s.fees.Add(amount)
-	case reconcile.Chargeback:
-		s.chargebacks = s.chargebacks.Add(amount)
-	default:
-		s.adjustments = s.adjustments.Add(amount)
-	}
-}
-
-// net is what reaches the bank.
-func (s *sums) net() decimal.Decimal {
-	return s.sales.Sub(s.refunds).Sub(s.fees).Sub(s.chargebacks).Add(s.adjustments)
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // ReconcileProgress reports a long reconciliation's progress: stage is "import", "match" or
 // "record"; done of total units.
 type ReconcileProgress func(stage string, done, total int)
@@ -474,7 +439,6 @@ func (e *Engine) ReconcileDay(ctx context.Context, gateway string, day time.Time
 	if err != nil {
 		return nil, err
 	}
-	progress("import", 1, 1)
 	if _, err := e.storeDay(ctx, imported); err != nil {
 		return nil, err
 	}
@@ -563,17 +527,11 @@ func (e *Engine) reconcileStoredDay(ctx context.Context, gateway string, day tim
 	})
 	report := &ReconcileReport{Gateway: gateway, Day: day, Result: res, Lines: len(lines), Payments: len(payments)}
 	err = e.inTx(ctx, func(tx pgx.Tx, q *db.Queries) error {
+		report.Batches = report.Batches[:0]
 		return e.recordReconciliation(ctx, tx, q, report, batches, byGatewayID, lineID, progress)
 	})
 	if err != nil {
 		return nil, err
-	}
-	for _, b := range batches {
-		row, err := e.queries.GetSettlementBatch(ctx, b.ID)
-		if err != nil {
-			return nil, err
-		}
-		report.Batches = append(report.Batches, row)
 	}
 	return report, nil
 }
@@ -582,26 +540,25 @@ func (e *Engine) reconcileStoredDay(ctx context.Context, gateway string, day tim
 const recordChunk = 10000
 
 // recordReconciliation writes a run's matches, discrepancies and batch statuses, in one
-// transaction. A batch whose journal is posted is final: its lines keep their matches.
+// transaction, and leaves the batches as they end in report.Batches. A batch whose journal is
+// posted is final: its lines keep their matches.
 func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Queries, report *ReconcileReport,
 	batches []db.SettlementBatch, byGatewayID map[string]db.SettlementBatch, lineID map[[2]int64]int64, progress ReconcileProgress) error {
 	res := report.Result
+	locked := make([]db.SettlementBatch, len(batches))
 	open := map[int64]bool{} // batches this run may change
 	var openIDs []int64
-	for _, b := range batches {
-		locked, err := q.GetSettlementBatchForUpdate(ctx, b.ID)
-		if err != nil {
+	for i, b := range batches {
+		var err error
+		if locked[i], err = q.GetSettlementBatchForUpdate(ctx, b.ID); err != nil {
 			return err
 		}
-		if locked.Status != "journal_posted" {
+		if locked[i].Status != "journal_posted" {
 			open[b.ID] = true
 			openIDs = append(openIDs, b.ID)
 		}
 	}
 	if err := q.ClearSettlementMatches(ctx, openIDs); err != nil {
-		return err
-	}
-	if err := q.ResetSettlementLines(ctx, openIDs); err != nil {
 		return err
 	}
 	// Line outcomes: matched by the method, or the discrepancy that names them.
@@ -717,9 +674,16 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 	}); err != nil {
 		return err
 	}
-	// Write the line outcomes in chunks, in line id order (deterministic, and kinder to the index).
-	ids := make([]int64, 0, len(outcomes))
-	for id := range outcomes {
+	// Write every open line's outcome in chunks (unmatched unless a match or a discrepancy named
+	// it), in line id order: deterministic, and kinder to the index.
+	ids := make([]int64, 0, len(lineID))
+	for key, id := range lineID {
+		if !open[key[0]] {
+			continue
+		}
+		if outcomes[id] == nil {
+			outcomes[id] = &outcome{status: "unmatched"}
+		}
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
@@ -744,14 +708,13 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 		}
 	}
 	now := time.Now()
-	for _, b := range batches {
+	for _, cur := range locked {
+		b := cur // cur moves on; b is the batch as locked
 		if !open[b.ID] {
+			report.Batches = append(report.Batches, cur)
 			continue
 		}
-		cur, err := q.GetSettlementBatch(ctx, b.ID)
-		if err != nil {
-			return err
-		}
+		var err error
 		next := cur.Status
 		switch {
 		case mismatched[b.ID] > 0:
@@ -784,6 +747,7 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 				return err
 			}
 		}
+		report.Batches = append(report.Batches, cur)
 	}
 	if dayLevel > 0 {
 		return raiseAnomaly(ctx, q, anomaly{
@@ -806,7 +770,7 @@ func (e *Engine) raiseSettlementAnomaly(ctx context.Context, q *db.Queries, b db
 		}
 	}
 	var parts []string
-	for _, k := range sortedKeysOf(kinds) {
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		parts = append(parts, fmt.Sprintf("%d %s", kinds[k], strings.ReplaceAll(k, "_", " ")))
 	}
 	severity := "warning"

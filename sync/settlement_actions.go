@@ -20,7 +20,7 @@ const (
 )
 
 // AcceptSettlementBatch is finance accepting a mismatched batch as it stands: its open
-// discrepancies become accepted, and the batch is journaled as imported.
+// discrepancies become accepted, and the batch's journal is drafted from its lines as they stand.
 func (e *Engine) AcceptSettlementBatch(ctx context.Context, batchID int64, note, actor string) (db.SettlementBatch, error) {
 	if strings.TrimSpace(note) == "" {
 		return db.SettlementBatch{}, userErr(ErrCodeInvalidInput, "a note saying why the batch is accepted is required")
@@ -52,10 +52,7 @@ func (e *Engine) AcceptSettlementBatch(ctx context.Context, batchID int64, note,
 		}
 		return e.journalBatchTx(ctx, tx, q, out)
 	})
-	if err != nil {
-		return out, err
-	}
-	return e.queries.GetSettlementBatch(ctx, batchID)
+	return out, err
 }
 
 // ResolveSettlementDiscrepancy records what finance did about one discrepancy. When it was the
@@ -100,7 +97,8 @@ func (e *Engine) ResolveSettlementDiscrepancy(ctx context.Context, id int64, not
 		if err != nil || open > 0 {
 			return err
 		}
-		if batch, err = q.SetSettlementBatchStatus(ctx, db.SetSettlementBatchStatusParams{ID: batch.ID, Status: "matched", ReconciledAt: ptr(time.Now())}); err != nil {
+		now := time.Now()
+		if batch, err = q.SetSettlementBatchStatus(ctx, db.SetSettlementBatchStatusParams{ID: batch.ID, Status: "matched", ReconciledAt: &now}); err != nil {
 			return err
 		}
 		if err := appendEvent(ctx, q, TopicSettlement, "settlement.batch_reconciled", "settlement_batch", batch.ID, batchPayload(batch)); err != nil {
@@ -120,8 +118,6 @@ func batchPayload(b db.SettlementBatch) map[string]any {
 		"net": b.NetAmount, "lineCount": b.LineCount,
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // parseGateway checks a gateway name given by a person.
 func parseGateway(g string) (string, error) {

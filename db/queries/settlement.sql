@@ -61,11 +61,7 @@ ORDER BY p.id;
 DELETE FROM settlement_matches m USING settlement_lines l
 WHERE l.id = m.settlement_line_id AND l.settlement_batch_id = ANY(@batch_ids::bigint[]);
 
--- name: ResetSettlementLines :exec
-UPDATE settlement_lines SET match_status = 'unmatched', match_method = NULL, payment_id = NULL, match_note = NULL
-WHERE settlement_batch_id = ANY(@batch_ids::bigint[]);
-
--- SetSettlementLineMatches records the outcome of many lines at once.
+-- SetSettlementLineMatches records the outcome of many lines at once (every line of a batch each run).
 -- name: SetSettlementLineMatches :exec
 UPDATE settlement_lines l
 SET match_status = u.match_status, match_method = nullif(u.match_method, ''), payment_id = nullif(u.payment_id, 0),
@@ -150,6 +146,17 @@ WHERE (sqlc.narg(settlement_batch_id)::bigint IS NULL OR settlement_batch_id = s
 ORDER BY id
 LIMIT sqlc.arg(row_limit);
 
+-- name: CountSettlementDiscrepancies :one
+SELECT count(*) FROM settlement_discrepancies
+WHERE (sqlc.narg(settlement_batch_id)::bigint IS NULL OR settlement_batch_id = sqlc.narg(settlement_batch_id)::bigint)
+  AND (sqlc.narg(gateway)::text IS NULL OR gateway = sqlc.narg(gateway)::text)
+  AND (sqlc.narg(settlement_date)::date IS NULL OR settlement_date = sqlc.narg(settlement_date)::date)
+  AND (sqlc.narg(statuses)::text[] IS NULL OR status = ANY(sqlc.narg(statuses)::text[]))
+  AND (sqlc.narg(kinds)::text[] IS NULL OR kind = ANY(sqlc.narg(kinds)::text[]));
+
+-- name: ListSettlementBatchesByIDs :many
+SELECT * FROM settlement_batches WHERE id = ANY(@ids::bigint[]);
+
 -- ListSettlementBatches is one page of batches, newest batch date first.
 -- name: ListSettlementBatches :many
 SELECT * FROM settlement_batches
@@ -177,6 +184,11 @@ WHERE settlement_batch_id = @settlement_batch_id
   AND line_number > @after_line
 ORDER BY line_number
 LIMIT @row_limit;
+
+-- name: CountSettlementLines :one
+SELECT count(*) FROM settlement_lines
+WHERE settlement_batch_id = @settlement_batch_id
+  AND (sqlc.narg(match_statuses)::text[] IS NULL OR match_status = ANY(sqlc.narg(match_statuses)::text[]));
 
 -- name: ListSettlementMatchesOfLines :many
 SELECT * FROM settlement_matches WHERE settlement_line_id = ANY(@line_ids::bigint[])
@@ -231,4 +243,12 @@ SELECT id, kind, business_object, subject_type, subject_id, last_error, dead_at
 FROM erp_postings
 WHERE status = 'dead' AND dead_at > @dead_after
 ORDER BY dead_at, id
+LIMIT @row_limit;
+
+-- ListDiscrepanciesForScoring feeds the detector the discrepancies recorded after a position.
+-- name: ListDiscrepanciesForScoring :many
+SELECT id, gateway, kind, currency, expected, actual, explanation, created_at
+FROM settlement_discrepancies
+WHERE id > @after_id
+ORDER BY id
 LIMIT @row_limit;

@@ -338,7 +338,7 @@ type SettlementDiscrepancyConnection struct {
 	Edges    []*SettlementDiscrepancyEdge
 	Nodes    []*SettlementDiscrepancy
 	PageInfo *PageInfo
-	Count    db.ListSettlementDiscrepanciesParams
+	Count    db.CountSettlementDiscrepanciesParams
 }
 
 // SettlementLineConnection is one page of a batch's lines; Count holds the page's filter (its
@@ -347,5 +347,5 @@ type SettlementLineConnection struct {
 	Edges    []*SettlementLineEdge
 	Nodes    []*SettlementLine
 	PageInfo *PageInfo
-	Count    db.ListSettlementLinesParams
+	Count    db.CountSettlementLinesParams
 }

@@ -50,6 +50,7 @@
 // look-alike items, such as a merchant's constant reference. A million lines against a million payments take one to two seconds and
 // about 310 MB beyond the input on two cores (BenchmarkReconcileMillion).
 //
-// Generate makes realistic settlements with known discrepancies for tests and benchmarks, and
-// WriteCSV writes the discrepancies as a report.
+// Generate makes realistic settlements with known discrepancies for tests and benchmarks. The
+// discrepancy report as finance sees it (with each discrepancy's status) is written by `hub
+// reconcile --out` from the stored rows.
 package reconcile

@@ -163,6 +163,27 @@ type Sums struct {
 	Sales, Refunds, Fees, Chargebacks, Adjustments decimal.Decimal
 }
 
+// Add counts one line of kind k (an unknown kind as an adjustment).
+func (s *Sums) Add(k Kind, amount decimal.Decimal) {
+	switch k {
+	case Sale:
+		s.Sales = s.Sales.Add(amount)
+	case Refund:
+		s.Refunds = s.Refunds.Add(amount)
+	case Fee:
+		s.Fees = s.Fees.Add(amount)
+	case Chargeback:
+		s.Chargebacks = s.Chargebacks.Add(amount)
+	default:
+		s.Adjustments = s.Adjustments.Add(amount)
+	}
+}
+
+// Net is what reaches the bank: sales less refunds, fees and chargebacks, plus adjustments.
+func (s *Sums) Net() decimal.Decimal {
+	return s.Sales.Sub(s.Refunds).Sub(s.Fees).Sub(s.Chargebacks).Add(s.Adjustments)
+}
+
 // Result is the outcome of Reconcile.
 type Result struct {
 	Matches       []Match       // ordered by batch and first line number
