@@ -408,44 +408,6 @@ func (q *Queries) GetSettlementDiscrepancy(ctx context.Context, id int64) (Settl
 	return i, err
 }
 
-const getSettlementDiscrepancyByKey = `-- name: GetSettlementDiscrepancyByKey :one
-SELECT id, gateway, settlement_date, settlement_batch_id, kind, dedupe_key, line_numbers, payment_ids, currency, expected, actual, merchant_reference, gateway_transaction_id, explanation, status, resolved_by, resolved_at, resolution_note, created_at, updated_at FROM settlement_discrepancies WHERE gateway = $1 AND settlement_date = $2 AND dedupe_key = $3
-`
-
-type GetSettlementDiscrepancyByKeyParams struct {
-	Gateway        string
-	SettlementDate time.Time
-	DedupeKey      string
-}
-
-func (q *Queries) GetSettlementDiscrepancyByKey(ctx context.Context, arg GetSettlementDiscrepancyByKeyParams) (SettlementDiscrepancy, error) {
-	row := q.db.QueryRow(ctx, getSettlementDiscrepancyByKey, arg.Gateway, arg.SettlementDate, arg.DedupeKey)
-	var i SettlementDiscrepancy
-	err := row.Scan(
-		&i.ID,
-		&i.Gateway,
-		&i.SettlementDate,
-		&i.SettlementBatchID,
-		&i.Kind,
-		&i.DedupeKey,
-		&i.LineNumbers,
-		&i.PaymentIds,
-		&i.Currency,
-		&i.Expected,
-		&i.Actual,
-		&i.MerchantReference,
-		&i.GatewayTransactionID,
-		&i.Explanation,
-		&i.Status,
-		&i.ResolvedBy,
-		&i.ResolvedAt,
-		&i.ResolutionNote,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const insertGlJournalLine = `-- name: InsertGlJournalLine :exec
 INSERT INTO gl_journal_lines (gl_journal_id, line_number, ledger_code, description, amount)
 VALUES ($1, $2, $3, $4, $5)
@@ -1045,6 +1007,58 @@ func (q *Queries) ListSettlementDiscrepancies(ctx context.Context, arg ListSettl
 	return items, nil
 }
 
+const listSettlementDiscrepanciesByKeys = `-- name: ListSettlementDiscrepanciesByKeys :many
+SELECT id, gateway, settlement_date, settlement_batch_id, kind, dedupe_key, line_numbers, payment_ids, currency, expected, actual, merchant_reference, gateway_transaction_id, explanation, status, resolved_by, resolved_at, resolution_note, created_at, updated_at FROM settlement_discrepancies
+WHERE gateway = $1 AND settlement_date = $2 AND dedupe_key = ANY($3::text[])
+`
+
+type ListSettlementDiscrepanciesByKeysParams struct {
+	Gateway        string
+	SettlementDate time.Time
+	DedupeKeys     []string
+}
+
+func (q *Queries) ListSettlementDiscrepanciesByKeys(ctx context.Context, arg ListSettlementDiscrepanciesByKeysParams) ([]SettlementDiscrepancy, error) {
+	rows, err := q.db.Query(ctx, listSettlementDiscrepanciesByKeys, arg.Gateway, arg.SettlementDate, arg.DedupeKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SettlementDiscrepancy
+	for rows.Next() {
+		var i SettlementDiscrepancy
+		if err := rows.Scan(
+			&i.ID,
+			&i.Gateway,
+			&i.SettlementDate,
+			&i.SettlementBatchID,
+			&i.Kind,
+			&i.DedupeKey,
+			&i.LineNumbers,
+			&i.PaymentIds,
+			&i.Currency,
+			&i.Expected,
+			&i.Actual,
+			&i.MerchantReference,
+			&i.GatewayTransactionID,
+			&i.Explanation,
+			&i.Status,
+			&i.ResolvedBy,
+			&i.ResolvedAt,
+			&i.ResolutionNote,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listSettlementLines = `-- name: ListSettlementLines :many
 SELECT id, settlement_batch_id, line_number, kind, gateway_transaction_id, merchant_reference, amount, fee_amount, currency, payment_id, match_status, match_note, occurred_at, match_method FROM settlement_lines
 WHERE settlement_batch_id = $1
@@ -1457,11 +1471,15 @@ func (q *Queries) UpsertSettlementBatch(ctx context.Context, arg UpsertSettlemen
 	return i, err
 }
 
-const upsertSettlementDiscrepancy = `-- name: UpsertSettlementDiscrepancy :one
+const upsertSettlementDiscrepancies = `-- name: UpsertSettlementDiscrepancies :many
 INSERT INTO settlement_discrepancies (gateway, settlement_date, settlement_batch_id, kind, dedupe_key, line_numbers,
                                       payment_ids, currency, expected, actual, merchant_reference,
                                       gateway_transaction_id, explanation)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+SELECT $1::text, $2::date, r.settlement_batch_id, r.kind, r.dedupe_key, r.line_numbers,
+       r.payment_ids, r.currency, r.expected, r.actual, r.merchant_reference, r.gateway_transaction_id, r.explanation
+FROM jsonb_to_recordset($3::jsonb) AS r(settlement_batch_id bigint, kind text, dedupe_key text, line_numbers integer[],
+                                          payment_ids bigint[], currency char(3), expected numeric, actual numeric,
+                                          merchant_reference text, gateway_transaction_id text, explanation text)
 ON CONFLICT (gateway, settlement_date, dedupe_key) DO UPDATE
 SET settlement_batch_id = EXCLUDED.settlement_batch_id, explanation = EXCLUDED.explanation,
     expected = EXCLUDED.expected, actual = EXCLUDED.actual,
@@ -1476,63 +1494,55 @@ WHERE settlement_discrepancies.settlement_batch_id IS DISTINCT FROM EXCLUDED.set
 RETURNING id, gateway, settlement_date, settlement_batch_id, kind, dedupe_key, line_numbers, payment_ids, currency, expected, actual, merchant_reference, gateway_transaction_id, explanation, status, resolved_by, resolved_at, resolution_note, created_at, updated_at
 `
 
-type UpsertSettlementDiscrepancyParams struct {
-	Gateway              string
-	SettlementDate       time.Time
-	SettlementBatchID    *int64
-	Kind                 string
-	DedupeKey            string
-	LineNumbers          []int32
-	PaymentIds           []int64
-	Currency             *string
-	Expected             decimal.NullDecimal
-	Actual               decimal.NullDecimal
-	MerchantReference    *string
-	GatewayTransactionID *string
-	Explanation          string
+type UpsertSettlementDiscrepanciesParams struct {
+	Gateway        string
+	SettlementDate time.Time
+	Rows           []byte
 }
 
-// UpsertSettlementDiscrepancy records one discrepancy of a day. One a previous run recorded is
-// refreshed only when something about it changed (an accepted or resolved one keeps its status,
-// unless a re-run had resolved it): no row comes back when it stands as it was.
-func (q *Queries) UpsertSettlementDiscrepancy(ctx context.Context, arg UpsertSettlementDiscrepancyParams) (SettlementDiscrepancy, error) {
-	row := q.db.QueryRow(ctx, upsertSettlementDiscrepancy,
-		arg.Gateway,
-		arg.SettlementDate,
-		arg.SettlementBatchID,
-		arg.Kind,
-		arg.DedupeKey,
-		arg.LineNumbers,
-		arg.PaymentIds,
-		arg.Currency,
-		arg.Expected,
-		arg.Actual,
-		arg.MerchantReference,
-		arg.GatewayTransactionID,
-		arg.Explanation,
-	)
-	var i SettlementDiscrepancy
-	err := row.Scan(
-		&i.ID,
-		&i.Gateway,
-		&i.SettlementDate,
-		&i.SettlementBatchID,
-		&i.Kind,
-		&i.DedupeKey,
-		&i.LineNumbers,
-		&i.PaymentIds,
-		&i.Currency,
-		&i.Expected,
-		&i.Actual,
-		&i.MerchantReference,
-		&i.GatewayTransactionID,
-		&i.Explanation,
-		&i.Status,
-		&i.ResolvedBy,
-		&i.ResolvedAt,
-		&i.ResolutionNote,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
+// UpsertSettlementDiscrepancies records discrepancies of a day, many at once: rows is a JSON array
+// of {settlement_batch_id, kind, dedupe_key, line_numbers, payment_ids, currency, expected,
+// actual, merchant_reference, gateway_transaction_id, explanation}. One a previous run recorded
+// is refreshed only when something about it changed (an accepted or resolved one keeps its
+// status, unless a re-run had resolved it). The rows that come back are the ones inserted or
+// changed; the others stand as they were (ListSettlementDiscrepanciesByKeys reads them).
+func (q *Queries) UpsertSettlementDiscrepancies(ctx context.Context, arg UpsertSettlementDiscrepanciesParams) ([]SettlementDiscrepancy, error) {
+	rows, err := q.db.Query(ctx, upsertSettlementDiscrepancies, arg.Gateway, arg.SettlementDate, arg.Rows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SettlementDiscrepancy
+	for rows.Next() {
+		var i SettlementDiscrepancy
+		if err := rows.Scan(
+			&i.ID,
+			&i.Gateway,
+			&i.SettlementDate,
+			&i.SettlementBatchID,
+			&i.Kind,
+			&i.DedupeKey,
+			&i.LineNumbers,
+			&i.PaymentIds,
+			&i.Currency,
+			&i.Expected,
+			&i.Actual,
+			&i.MerchantReference,
+			&i.GatewayTransactionID,
+			&i.Explanation,
+			&i.Status,
+			&i.ResolvedBy,
+			&i.ResolvedAt,
+			&i.ResolutionNote,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -536,8 +536,12 @@ func (e *Engine) reconcileStoredDay(ctx context.Context, gateway string, day tim
 	return report, nil
 }
 
-// recordChunk is how many lines one statement updates.
-const recordChunk = 10000
+// recordChunk is how many lines one statement updates; discrepancyChunk how many discrepancies
+// one statement writes.
+const (
+	recordChunk      = 10000
+	discrepancyChunk = 5000
+)
 
 // recordReconciliation writes a run's matches, discrepancies and batch statuses, in one
 // transaction, and leaves the batches as they end in report.Batches. A batch whose journal is
@@ -607,9 +611,22 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 		reconcile.KindMismatch: "kind_mismatch", reconcile.DuplicateLine: "duplicate", reconcile.UnmatchedLine: "unmatched",
 		reconcile.InvalidInput: "ignored",
 	}
-	keep := []string{}
-	mismatched := map[int64]int{}
-	dayLevel := 0
+	// The discrepancies are written in chunks; rows[i] is res.Discrepancies[i]'s, when its batch
+	// is open (or it belongs to the day).
+	type discrepancyRow struct {
+		SettlementBatchID    *int64           `json:"settlement_batch_id"`
+		Kind                 string           `json:"kind"`
+		DedupeKey            string           `json:"dedupe_key"`
+		LineNumbers          []int            `json:"line_numbers"`
+		PaymentIDs           []int64          `json:"payment_ids"`
+		Currency             *string          `json:"currency"`
+		Expected             *decimal.Decimal `json:"expected"`
+		Actual               *decimal.Decimal `json:"actual"`
+		MerchantReference    *string          `json:"merchant_reference"`
+		GatewayTransactionID *string          `json:"gateway_transaction_id"`
+		Explanation          string           `json:"explanation"`
+	}
+	var rows []discrepancyRow
 	for _, d := range res.Discrepancies {
 		var batchID *int64
 		if b, ok := byGatewayID[d.Batch]; ok {
@@ -634,40 +651,62 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 				}
 			}
 		}
-		key := discrepancyKey(d)
-		keep = append(keep, key)
-		var expected, actual decimal.NullDecimal
+		r := discrepancyRow{SettlementBatchID: batchID, Kind: string(d.Kind), DedupeKey: discrepancyKey(d),
+			LineNumbers: append([]int{}, d.Lines...), PaymentIDs: append([]int64{}, d.Payments...), Currency: nonEmpty(d.Currency),
+			MerchantReference: nonEmpty(d.Reference), GatewayTransactionID: nonEmpty(d.GatewayTxnID), Explanation: d.Explanation}
 		if !d.Expected.IsZero() || !d.Actual.IsZero() {
-			expected = decimal.NullDecimal{Decimal: d.Expected, Valid: true}
-			actual = decimal.NullDecimal{Decimal: d.Actual, Valid: true}
+			r.Expected, r.Actual = &d.Expected, &d.Actual
 		}
-		lineNumbers := make([]int32, len(d.Lines))
-		for i, n := range d.Lines {
-			lineNumbers[i] = int32(n)
-		}
-		row, err := q.UpsertSettlementDiscrepancy(ctx, db.UpsertSettlementDiscrepancyParams{
-			Gateway: report.Gateway, SettlementDate: report.Day, SettlementBatchID: batchID, Kind: string(d.Kind),
-			DedupeKey: key, LineNumbers: lineNumbers, PaymentIds: append([]int64{}, d.Payments...),
-			Currency: nonEmpty(d.Currency), Expected: expected, Actual: actual, MerchantReference: nonEmpty(d.Reference),
-			GatewayTransactionID: nonEmpty(d.GatewayTxnID), Explanation: d.Explanation,
-		})
-		fresh := err == nil
-		if errors.Is(err, pgx.ErrNoRows) {
-			row, err = q.GetSettlementDiscrepancyByKey(ctx, db.GetSettlementDiscrepancyByKeyParams{
-				Gateway: report.Gateway, SettlementDate: report.Day, DedupeKey: key})
-		}
+		rows = append(rows, r)
+		tick()
+	}
+	keep := make([]string, len(rows))
+	stored := make(map[string]db.SettlementDiscrepancy, len(rows))
+	fresh := map[string]bool{} // inserted, or changed, by this run
+	for start := 0; start < len(rows); start += discrepancyChunk {
+		chunk := rows[start:min(start+discrepancyChunk, len(rows))]
+		raw, err := json.Marshal(chunk)
 		if err != nil {
-			return fmt.Errorf("sync: record discrepancy %s: %w", key, err)
+			return err
 		}
+		written, err := q.UpsertSettlementDiscrepancies(ctx, db.UpsertSettlementDiscrepanciesParams{
+			Gateway: report.Gateway, SettlementDate: report.Day, Rows: raw})
+		if err != nil {
+			return fmt.Errorf("sync: record discrepancies: %w", err)
+		}
+		for _, w := range written {
+			stored[w.DedupeKey], fresh[w.DedupeKey] = w, true
+		}
+		var unchanged []string
+		for i, r := range chunk {
+			keep[start+i] = r.DedupeKey
+			if !fresh[r.DedupeKey] {
+				unchanged = append(unchanged, r.DedupeKey)
+			}
+		}
+		if len(unchanged) > 0 {
+			found, err := q.ListSettlementDiscrepanciesByKeys(ctx, db.ListSettlementDiscrepanciesByKeysParams{
+				Gateway: report.Gateway, SettlementDate: report.Day, DedupeKeys: unchanged})
+			if err != nil {
+				return err
+			}
+			for _, f := range found {
+				stored[f.DedupeKey] = f
+			}
+		}
+	}
+	mismatched := map[int64]int{}
+	dayLevel := 0
+	for _, r := range rows {
+		row := stored[r.DedupeKey]
 		report.Discrepancies = append(report.Discrepancies, row)
 		if row.Status == "open" {
-			if batchID != nil {
-				mismatched[*batchID]++
-			} else if fresh {
+			if r.SettlementBatchID != nil {
+				mismatched[*r.SettlementBatchID]++
+			} else if fresh[r.DedupeKey] {
 				dayLevel++
 			}
 		}
-		tick()
 	}
 	if _, err := q.ResolveVanishedDiscrepancies(ctx, db.ResolveVanishedDiscrepanciesParams{
 		Gateway: report.Gateway, SettlementDate: report.Day, KeepKeys: keep,

@@ -74,14 +74,21 @@ WHERE l.id = u.id;
 -- name: InsertSettlementMatches :copyfrom
 INSERT INTO settlement_matches (settlement_line_id, payment_id, method) VALUES ($1, $2, $3);
 
--- UpsertSettlementDiscrepancy records one discrepancy of a day. One a previous run recorded is
--- refreshed only when something about it changed (an accepted or resolved one keeps its status,
--- unless a re-run had resolved it): no row comes back when it stands as it was.
--- name: UpsertSettlementDiscrepancy :one
+-- UpsertSettlementDiscrepancies records discrepancies of a day, many at once: rows is a JSON array
+-- of {settlement_batch_id, kind, dedupe_key, line_numbers, payment_ids, currency, expected,
+-- actual, merchant_reference, gateway_transaction_id, explanation}. One a previous run recorded
+-- is refreshed only when something about it changed (an accepted or resolved one keeps its
+-- status, unless a re-run had resolved it). The rows that come back are the ones inserted or
+-- changed; the others stand as they were (ListSettlementDiscrepanciesByKeys reads them).
+-- name: UpsertSettlementDiscrepancies :many
 INSERT INTO settlement_discrepancies (gateway, settlement_date, settlement_batch_id, kind, dedupe_key, line_numbers,
                                       payment_ids, currency, expected, actual, merchant_reference,
                                       gateway_transaction_id, explanation)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+SELECT @gateway::text, @settlement_date::date, r.settlement_batch_id, r.kind, r.dedupe_key, r.line_numbers,
+       r.payment_ids, r.currency, r.expected, r.actual, r.merchant_reference, r.gateway_transaction_id, r.explanation
+FROM jsonb_to_recordset(@rows::jsonb) AS r(settlement_batch_id bigint, kind text, dedupe_key text, line_numbers integer[],
+                                          payment_ids bigint[], currency char(3), expected numeric, actual numeric,
+                                          merchant_reference text, gateway_transaction_id text, explanation text)
 ON CONFLICT (gateway, settlement_date, dedupe_key) DO UPDATE
 SET settlement_batch_id = EXCLUDED.settlement_batch_id, explanation = EXCLUDED.explanation,
     expected = EXCLUDED.expected, actual = EXCLUDED.actual,
@@ -95,8 +102,9 @@ WHERE settlement_discrepancies.settlement_batch_id IS DISTINCT FROM EXCLUDED.set
    OR (settlement_discrepancies.status = 'resolved' AND settlement_discrepancies.resolved_by = 'reconciliation')
 RETURNING *;
 
--- name: GetSettlementDiscrepancyByKey :one
-SELECT * FROM settlement_discrepancies WHERE gateway = $1 AND settlement_date = $2 AND dedupe_key = $3;
+-- name: ListSettlementDiscrepanciesByKeys :many
+SELECT * FROM settlement_discrepancies
+WHERE gateway = @gateway AND settlement_date = @settlement_date AND dedupe_key = ANY(@dedupe_keys::text[]);
 
 -- ResolveVanishedDiscrepancies resolves the open discrepancies of a day that its latest run no
 -- longer finds (a late batch arrived, a mapping was fixed).
