@@ -22,6 +22,7 @@ import (
 	"github.com/payhub/payhub/graph"
 	"github.com/payhub/payhub/graph/events"
 	hubsync "github.com/payhub/payhub/sync"
+	"github.com/payhub/payhub/web"
 )
 
 // Defaults of `hub serve`.
@@ -218,6 +219,8 @@ func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, bro
 		mux.Handle("POST /webhooks/opayo", &hubsync.OpayoNotifications{Engine: engine, RedirectURL: redirect, Vendor: c.Vendor})
 	}
 	mux.Handle("GET /metrics", metricsHandler())
+	// The operations dashboard: everything GET that no other route takes (its files, or 404).
+	mux.Handle("GET /", web.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -254,3 +254,32 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestPlaceMakesOneOrderOfTheCategoryAndLeavesTheMixAlone(t *testing.T) {
+	e := newEnv(t, true, false)
+	g := e.generator(0, 0)
+	ref, err := g.Place(context.Background(), CleanSale)
+	if err != nil || !strings.HasPrefix(ref, "DEMO-T-") {
+		t.Fatalf("Place: %q, %v", ref, err)
+	}
+	declined, err := g.Place(context.Background(), Decline)
+	if err != nil || declined == ref {
+		t.Fatalf("Place(Decline): %q, %v", declined, err)
+	}
+	statuses := map[string]string{}
+	for _, tx := range e.csSim.State().Transactions {
+		if tx.ClientReferenceCode != "" && statuses[tx.ClientReferenceCode] == "" {
+			statuses[tx.ClientReferenceCode] = tx.Status
+		}
+	}
+	if statuses[declined] != "DECLINED" || statuses[ref] == "" || statuses[ref] == "DECLINED" {
+		t.Errorf("the simulator's first answers: %v (clean %s, declined %s)", statuses, ref, declined)
+	}
+	if _, err := g.Place(context.Background(), Category(99)); err == nil {
+		t.Error("an unknown category was placed")
+	}
+	if _, err := (&Generator{}).Place(context.Background(), CleanSale); !errors.Is(err, ErrNoGateway) {
+		t.Errorf("no gateway: %v", err)
+	}
+	checkNoCardNumbers(t, e.logBuf.String())
+}

@@ -3,6 +3,7 @@ package sysprosim
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -25,6 +26,25 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetFaults(f)
 		writeJSON(w, http.StatusOK, f)
+	case r.URL.Path == "/_sim/seed" && r.Method == http.MethodPost:
+		// What a SYSPRO user would key in: a stock item or customer added or changed (records
+		// with a key already present replace the old one), e.g. to cure a dead posting.
+		var seed Seed
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&seed); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad seed JSON: " + err.Error()})
+			return
+		}
+		for _, it := range seed.Stock {
+			if it.StockCode == "" || len(it.Warehouses) == 0 || slices.Contains(it.Warehouses, nil) {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "every stock item needs a stockCode and at least one warehouse"})
+				return
+			}
+		}
+		s.Seed(seed)
+		writeJSON(w, http.StatusOK, map[string]int{"customers": len(seed.Customers), "stock": len(seed.Stock),
+			"arInvoices": len(seed.ArInvoices), "ledgerCodes": len(seed.LedgerCodes)})
 	case r.URL.Path == "/_sim/faults" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.faults.get())
 	case r.URL.Path == "/_sim/clock" && r.Method == http.MethodPost:

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +193,31 @@ func TestStateAndFaultsControlRoutes(t *testing.T) {
 		t.Fatalf("out-of-range rate accepted: %v %v", err, resp.Status)
 	}
 	resp.Body.Close()
+}
+
+func TestSeedControlRouteAddsStockAndRefusesHalfItems(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Options{})
+	post := func(body string) int {
+		t.Helper()
+		resp, err := http.Post(b.http.URL+"/_sim/seed", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, bad := range []string{`{"stock":[{"stockCode":"X1"}]}`, `{"stock":[{"stockCode":"","warehouses":[{"warehouse":"FG"}]}]}`, `{"stok":[]}`, `nope`} {
+		if code := post(bad); code != http.StatusBadRequest {
+			t.Errorf("%s: HTTP %d, want 400", bad, code)
+		}
+	}
+	if code := post(`{"stock":[{"stockCode":"NOSUCH1","description":"Now it exists","stockUom":"EA","sellingPrice":"5.00",
+		"warehouses":[{"warehouse":"FG","qtyOnHand":"10","qtyAllocated":"0"}]}]}`); code != http.StatusOK {
+		t.Fatalf("seed: HTTP %d", code)
+	}
+	snap := b.sim.State()
+	if !slices.ContainsFunc(snap.Stock, func(s StockItem) bool { return s.StockCode == "NOSUCH1" && s.Description == "Now it exists" }) {
+		t.Fatalf("NOSUCH1 not in the stock after /_sim/seed: %+v", snap.Stock)
+	}
 }
