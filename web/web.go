@@ -39,21 +39,22 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
 	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
 	immutable := strings.HasPrefix(name, "assets/")
-	if name == "" || name == "index.html" {
+	if name == "" {
 		name = "index.html"
-	} else if !immutable {
+	}
+	if name != "index.html" && !immutable {
 		http.NotFound(w, r)
 		return
 	}
 	if _, err := fs.Stat(h.files, name); err != nil {
 		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	hdr := w.Header()

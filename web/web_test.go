@@ -59,4 +59,8 @@ func TestTheDashboardAndEveryFileItNamesAreServed(t *testing.T) {
 	if r := get(t, h, http.MethodPost, "/"); r.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: %d", r.StatusCode)
 	}
+	// A route the hub does not have (say, the webhooks of a gateway it is not configured for).
+	if r := get(t, h, http.MethodPost, "/webhooks/opayo"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /webhooks/opayo: %d, want 404", r.StatusCode)
+	}
 }

@@ -268,6 +268,7 @@ func printDemoBanner(w io.Writer, b demoBanner) {
 	var s strings.Builder
 	fmt.Fprintf(&s, "\nPayhub demo: the hub, its PostgreSQL, the simulators and a shop, in this process. Ctrl-C stops them all.\n\n")
 	fmt.Fprintf(&s, "Hub                     %s\n", b.hub)
+	fmt.Fprintf(&s, "  dashboard             %s/   (open it in a browser and sign in with the API key below)\n", b.hub)
 	fmt.Fprintf(&s, "  GraphQL               %s/graphql   (GraphiQL in a browser; POST for the API)\n", b.hub)
 	fmt.Fprintf(&s, "  API key (admin)       %s\n", b.apiKey)
 	fmt.Fprintf(&s, "                        send it as the header  Authorization: Bearer <key>  (GraphiQL: the Headers tab)\n")

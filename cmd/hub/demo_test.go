@@ -93,7 +93,7 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	t.Logf("ready after %v", time.Since(start))
 	banner := out.String()
 	for _, want := range []string{
-		"http://" + hub + "/graphql", "http://" + hub + "/metrics", "http://" + hub + "/readyz",
+		"dashboard             http://" + hub + "/   ", "http://" + hub + "/graphql", "http://" + hub + "/metrics", "http://" + hub + "/readyz",
 		"http://" + syspro + sysprosim.BasePath, "http://" + syspro + "/_sim/state",
 		"http://" + opayo + opayosim.PiBasePath, "http://" + opayo + "/_sim/state",
 		"Cybersource simulator   http://" + cybersource, "http://" + cybersource + "/_sim/state",
@@ -106,6 +106,11 @@ func TestDemoRunsTheHubTheSimulatorsAndAShop(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + hub + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	// The dashboard the banner points at is served by the hub itself.
+	if resp, err := http.Get("http://" + hub + "/"); err != nil || resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /: %v %v", resp, err)
 	}
 	// The banner's admin key opens the API.
 	key := regexp.MustCompile(`API key \(admin\) +(phk_[A-Za-z0-9_-]{43})\n`).FindStringSubmatch(banner)

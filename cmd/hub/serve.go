@@ -219,8 +219,8 @@ func newMux(pool *pgxpool.Pool, logger *slog.Logger, engine *hubsync.Engine, bro
 		mux.Handle("POST /webhooks/opayo", &hubsync.OpayoNotifications{Engine: engine, RedirectURL: redirect, Vendor: c.Vendor})
 	}
 	mux.Handle("GET /metrics", metricsHandler())
-	// The operations dashboard: everything GET that no other route takes (its files, or 404).
-	mux.Handle("GET /", web.Handler())
+	// The operations dashboard: whatever no other route takes (its files, else 404; 405 unless GET or HEAD).
+	mux.Handle("/", web.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
