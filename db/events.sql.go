@@ -12,9 +12,27 @@ import (
 )
 
 const appendEvent = `-- name: AppendEvent :one
-INSERT INTO events (topic, kind, subject_type, subject_id, payload)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at
+INSERT INTO events (topic, kind, subject_type, subject_id, payload, customer_id)
+VALUES ($1::text, $2::text, $3::text, $4::bigint,
+        $5::jsonb,
+        CASE
+            WHEN $3::text = 'payment' THEN
+                (SELECT p.customer_id FROM payments p WHERE p.id = $4::bigint)
+            WHEN $3::text = 'sales_order' THEN
+                (SELECT o.customer_id FROM sales_orders o WHERE o.id = $4::bigint)
+            WHEN jsonb_typeof($5::jsonb -> 'paymentId') = 'number' THEN
+                (SELECT p.customer_id FROM payments p
+                 WHERE p.id = CASE WHEN jsonb_typeof($5::jsonb -> 'paymentId') = 'number'
+                                        AND $5::jsonb ->> 'paymentId' ~ '^[0-9]{1,18}$'
+                                   THEN ($5::jsonb ->> 'paymentId')::bigint END)
+            WHEN $3::text = 'refund' THEN
+                (SELECT p.customer_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+                 WHERE r.id = $4::bigint)
+            WHEN $3::text = 'fraud_review' THEN
+                (SELECT p.customer_id FROM fraud_reviews f JOIN payments p ON p.id = f.payment_id
+                 WHERE f.id = $4::bigint)
+        END)
+RETURNING id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at, customer_id
 `
 
 type AppendEventParams struct {
@@ -26,7 +44,14 @@ type AppendEventParams struct {
 }
 
 // AppendEvent adds one row to the ordered event log in the caller's transaction; the statement
-// trigger NOTIFYs listeners when that transaction commits.
+// trigger NOTIFYs listeners when that transaction commits. The same statement records the
+// customer the event is about (customer_id, what subscriptions filter customerCode on), as the
+// caller's transaction sees it now: a payment's or an order's own customer; for any other
+// subject (a refund, a fraud review, ...) the customer of the payment its payload names
+// ("paymentId", a whole number), else of the refund's or fraud review's payment; else NULL.
+// Only the branch taken is looked up (one index probe at most). The paymentId guard sits inside
+// the lookup's CASE, so a payload whose paymentId is not a number is never cast, not even by the
+// planner folding constants.
 func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) (Event, error) {
 	row := q.db.QueryRow(ctx, appendEvent,
 		arg.Topic,
@@ -45,12 +70,13 @@ func (q *Queries) AppendEvent(ctx context.Context, arg AppendEventParams) (Event
 		&i.SubjectID,
 		&i.Payload,
 		&i.OccurredAt,
+		&i.CustomerID,
 	)
 	return i, err
 }
 
 const getEvent = `-- name: GetEvent :one
-SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at FROM events WHERE id = $1
+SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at, customer_id FROM events WHERE id = $1
 `
 
 func (q *Queries) GetEvent(ctx context.Context, id int64) (Event, error) {
@@ -65,6 +91,7 @@ func (q *Queries) GetEvent(ctx context.Context, id int64) (Event, error) {
 		&i.SubjectID,
 		&i.Payload,
 		&i.OccurredAt,
+		&i.CustomerID,
 	)
 	return i, err
 }
@@ -114,7 +141,7 @@ func (q *Queries) LastReadableEvent(ctx context.Context) (LastReadableEventRow, 
 }
 
 const listEventsAfter = `-- name: ListEventsAfter :many
-SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at FROM events
+SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at, customer_id FROM events
 WHERE (xact_id, id) > ($1::xid8, $2::bigint)
   AND xact_id < pg_snapshot_xmin(pg_current_snapshot())
   AND ($3::text[] IS NULL OR topic = ANY($3::text[]))
@@ -155,6 +182,7 @@ func (q *Queries) ListEventsAfter(ctx context.Context, arg ListEventsAfterParams
 			&i.SubjectID,
 			&i.Payload,
 			&i.OccurredAt,
+			&i.CustomerID,
 		); err != nil {
 			return nil, err
 		}

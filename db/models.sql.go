@@ -124,6 +124,7 @@ type Event struct {
 	SubjectID   int64
 	Payload     []byte
 	OccurredAt  time.Time
+	CustomerID  *int64
 }
 
 type FraudReview struct {

@@ -97,6 +97,10 @@ func queryMatrix(f fixture) map[string]queryCase {
 		"settlementBatches":           {`{ settlementBatches { totalCount } }`, backOffce},
 		"settlementBatch":             {`{ settlementBatch(id: "` + batch + `") { id batchId lines { totalCount } } }`, backOffce},
 		"settlementDiscrepancies":     {`{ settlementDiscrepancies { totalCount } }`, backOffce},
+		"viewer":                      {`{ viewer { name role } }`, everyone},
+		"paymentStats": {`{ paymentStats(from: "2026-11-01T00:00:00Z", to: "2026-11-05T00:00:00Z") { groups { count } reviewsPending } }`,
+			backOffce},
+		"settlementDays": {`{ settlementDays(filter: {dateFrom: "2026-10-01", dateTo: "2026-11-30"}) { date batchCount } }`, backOffce},
 	}
 }
 

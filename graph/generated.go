@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	OrderConnection() OrderConnectionResolver
 	Payment() PaymentResolver
 	PaymentConnection() PaymentConnectionResolver
+	PaymentStats() PaymentStatsResolver
 	Query() QueryResolver
 	Refund() RefundResolver
 	RefundConnection() RefundConnectionResolver
@@ -316,6 +317,7 @@ type ComplexityRoot struct {
 		CreatedAt        func(childComplexity int) int
 		Customer         func(childComplexity int) int
 		CustomerPoNumber func(childComplexity int) int
+		ErpPostings      func(childComplexity int) int
 		HoldReason       func(childComplexity int) int
 		ID               func(childComplexity int) int
 		Lines            func(childComplexity int) int
@@ -371,6 +373,8 @@ type ComplexityRoot struct {
 		CreatedAt            func(childComplexity int) int
 		Customer             func(childComplexity int) int
 		CvcResult            func(childComplexity int) int
+		ErpPostings          func(childComplexity int) int
+		FraudReview          func(childComplexity int) int
 		Gateway              func(childComplexity int) int
 		GatewayStatus        func(childComplexity int) int
 		GatewayStatusCode    func(childComplexity int) int
@@ -382,7 +386,9 @@ type ComplexityRoot struct {
 		OccurredAt           func(childComplexity int) int
 		Order                func(childComplexity int) int
 		Parent               func(childComplexity int) int
+		Refunds              func(childComplexity int) int
 		Risk                 func(childComplexity int) int
+		SettlementLines      func(childComplexity int) int
 		Status               func(childComplexity int) int
 		ThreeDSecureStatus   func(childComplexity int) int
 		UpdatedAt            func(childComplexity int) int
@@ -398,6 +404,31 @@ type ComplexityRoot struct {
 	PaymentEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	PaymentStats struct {
+		BucketMinutes  func(childComplexity int) int
+		DeadLetters    func(childComplexity int) int
+		From           func(childComplexity int) int
+		Groups         func(childComplexity int) int
+		OpenAnomalies  func(childComplexity int) int
+		ReviewsPending func(childComplexity int) int
+		To             func(childComplexity int) int
+		Volume         func(childComplexity int) int
+	}
+
+	PaymentStatsGroup struct {
+		Amount  func(childComplexity int) int
+		Count   func(childComplexity int) int
+		Gateway func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		Status  func(childComplexity int) int
+	}
+
+	PaymentVolumeBucket struct {
+		Amounts func(childComplexity int) int
+		Count   func(childComplexity int) int
+		Start   func(childComplexity int) int
 	}
 
 	PlaceOrderPayload struct {
@@ -420,11 +451,14 @@ type ComplexityRoot struct {
 		Orders                      func(childComplexity int, filter *model.OrderFilter, first *int, after *string) int
 		Payment                     func(childComplexity int, id string) int
 		PaymentByGatewayTransaction func(childComplexity int, gateway model.Gateway, transactionID string) int
+		PaymentStats                func(childComplexity int, from time.Time, to time.Time, bucketMinutes *int) int
 		Payments                    func(childComplexity int, filter *model.PaymentFilter, first *int, after *string) int
 		Refunds                     func(childComplexity int, filter *model.RefundFilter, first *int, after *string) int
 		SettlementBatch             func(childComplexity int, id string) int
 		SettlementBatches           func(childComplexity int, filter *model.SettlementBatchFilter, first *int, after *string) int
+		SettlementDays              func(childComplexity int, filter model.SettlementDayFilter) int
 		SettlementDiscrepancies     func(childComplexity int, filter *model.SettlementDiscrepancyFilter, first *int, after *string) int
+		Viewer                      func(childComplexity int) int
 	}
 
 	ReconcileSettlementPayload struct {
@@ -527,6 +561,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SettlementDay struct {
+		BatchCount           func(childComplexity int) int
+		Batches              func(childComplexity int) int
+		Date                 func(childComplexity int) int
+		DiscrepancyCount     func(childComplexity int) int
+		Gateway              func(childComplexity int) int
+		LineCount            func(childComplexity int) int
+		Net                  func(childComplexity int) int
+		OpenDiscrepancyCount func(childComplexity int) int
+	}
+
 	SettlementDiscrepancy struct {
 		Actual               func(childComplexity int) int
 		Batch                func(childComplexity int) int
@@ -564,6 +609,7 @@ type ComplexityRoot struct {
 
 	SettlementLine struct {
 		Amount               func(childComplexity int) int
+		Batch                func(childComplexity int) int
 		Currency             func(childComplexity int) int
 		Fee                  func(childComplexity int) int
 		GatewayTransactionID func(childComplexity int) int
@@ -589,6 +635,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SettlementStatusCount struct {
+		Count  func(childComplexity int) int
+		Status func(childComplexity int) int
+	}
+
 	Subscription struct {
 		AnomalyEvents func(childComplexity int, after *string, filter *model.AnomalyEventFilter) int
 		FraudEvents   func(childComplexity int, after *string, filter *model.FraudEventFilter) int
@@ -604,6 +655,11 @@ type ComplexityRoot struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	Viewer struct {
+		Name func(childComplexity int) int
+		Role func(childComplexity int) int
 	}
 
 	VoidPaymentPayload struct {
@@ -672,6 +728,7 @@ type OrderResolver interface {
 	Customer(ctx context.Context, obj *model.Order) (*model.Customer, error)
 	Lines(ctx context.Context, obj *model.Order) ([]*model.OrderLine, error)
 	Payments(ctx context.Context, obj *model.Order) ([]*model.Payment, error)
+	ErpPostings(ctx context.Context, obj *model.Order) ([]*model.ErpPosting, error)
 }
 type OrderConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.OrderConnection) (int, error)
@@ -680,9 +737,20 @@ type PaymentResolver interface {
 	Order(ctx context.Context, obj *model.Payment) (*model.Order, error)
 	Customer(ctx context.Context, obj *model.Payment) (*model.Customer, error)
 	Parent(ctx context.Context, obj *model.Payment) (*model.Payment, error)
+	ErpPostings(ctx context.Context, obj *model.Payment) ([]*model.ErpPosting, error)
+	SettlementLines(ctx context.Context, obj *model.Payment) ([]*model.SettlementLine, error)
+	Refunds(ctx context.Context, obj *model.Payment) ([]*model.Refund, error)
+	FraudReview(ctx context.Context, obj *model.Payment) (*model.FraudReview, error)
 }
 type PaymentConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.PaymentConnection) (int, error)
+}
+type PaymentStatsResolver interface {
+	Groups(ctx context.Context, obj *model.PaymentStats) ([]*model.PaymentStatsGroup, error)
+	Volume(ctx context.Context, obj *model.PaymentStats) ([]*model.PaymentVolumeBucket, error)
+	ReviewsPending(ctx context.Context, obj *model.PaymentStats) (int, error)
+	DeadLetters(ctx context.Context, obj *model.PaymentStats) (int, error)
+	OpenAnomalies(ctx context.Context, obj *model.PaymentStats) (int, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -700,6 +768,9 @@ type QueryResolver interface {
 	FraudReviews(ctx context.Context, filter *model.FraudReviewFilter, first *int, after *string) (*model.FraudReviewConnection, error)
 	Anomalies(ctx context.Context, filter *model.AnomalyFilter, first *int, after *string) (*model.AnomalyConnection, error)
 	MappingRules(ctx context.Context, filter *model.MappingRuleFilter, first *int, after *string) (*model.MappingRuleConnection, error)
+	Viewer(ctx context.Context) (*model.Viewer, error)
+	PaymentStats(ctx context.Context, from time.Time, to time.Time, bucketMinutes *int) (*model.PaymentStats, error)
+	SettlementDays(ctx context.Context, filter model.SettlementDayFilter) ([]*model.SettlementDay, error)
 	SettlementBatches(ctx context.Context, filter *model.SettlementBatchFilter, first *int, after *string) (*model.SettlementBatchConnection, error)
 	SettlementBatch(ctx context.Context, id string) (*model.SettlementBatch, error)
 	SettlementDiscrepancies(ctx context.Context, filter *model.SettlementDiscrepancyFilter, first *int, after *string) (*model.SettlementDiscrepancyConnection, error)
@@ -730,6 +801,7 @@ type SettlementDiscrepancyConnectionResolver interface {
 }
 type SettlementLineResolver interface {
 	Payments(ctx context.Context, obj *model.SettlementLine) ([]*model.Payment, error)
+	Batch(ctx context.Context, obj *model.SettlementLine) (*model.SettlementBatch, error)
 }
 type SettlementLineConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.SettlementLineConnection) (int, error)
@@ -1842,6 +1914,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Order.CustomerPoNumber(childComplexity), true
+	case "Order.erpPostings":
+		if e.ComplexityRoot.Order.ErpPostings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Order.ErpPostings(childComplexity), true
 	case "Order.holdReason":
 		if e.ComplexityRoot.Order.HoldReason == nil {
 			break
@@ -2087,6 +2165,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.CvcResult(childComplexity), true
+	case "Payment.erpPostings":
+		if e.ComplexityRoot.Payment.ErpPostings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ErpPostings(childComplexity), true
+	case "Payment.fraudReview":
+		if e.ComplexityRoot.Payment.FraudReview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.FraudReview(childComplexity), true
 	case "Payment.gateway":
 		if e.ComplexityRoot.Payment.Gateway == nil {
 			break
@@ -2153,12 +2243,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.Parent(childComplexity), true
+	case "Payment.refunds":
+		if e.ComplexityRoot.Payment.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.Refunds(childComplexity), true
 	case "Payment.risk":
 		if e.ComplexityRoot.Payment.Risk == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Payment.Risk(childComplexity), true
+	case "Payment.settlementLines":
+		if e.ComplexityRoot.Payment.SettlementLines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.SettlementLines(childComplexity), true
 	case "Payment.status":
 		if e.ComplexityRoot.Payment.Status == nil {
 			break
@@ -2215,6 +2317,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PaymentEdge.Node(childComplexity), true
+
+	case "PaymentStats.bucketMinutes":
+		if e.ComplexityRoot.PaymentStats.BucketMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.BucketMinutes(childComplexity), true
+	case "PaymentStats.deadLetters":
+		if e.ComplexityRoot.PaymentStats.DeadLetters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.DeadLetters(childComplexity), true
+	case "PaymentStats.from":
+		if e.ComplexityRoot.PaymentStats.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.From(childComplexity), true
+	case "PaymentStats.groups":
+		if e.ComplexityRoot.PaymentStats.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.Groups(childComplexity), true
+	case "PaymentStats.openAnomalies":
+		if e.ComplexityRoot.PaymentStats.OpenAnomalies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.OpenAnomalies(childComplexity), true
+	case "PaymentStats.reviewsPending":
+		if e.ComplexityRoot.PaymentStats.ReviewsPending == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.ReviewsPending(childComplexity), true
+	case "PaymentStats.to":
+		if e.ComplexityRoot.PaymentStats.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.To(childComplexity), true
+	case "PaymentStats.volume":
+		if e.ComplexityRoot.PaymentStats.Volume == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStats.Volume(childComplexity), true
+
+	case "PaymentStatsGroup.amount":
+		if e.ComplexityRoot.PaymentStatsGroup.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStatsGroup.Amount(childComplexity), true
+	case "PaymentStatsGroup.count":
+		if e.ComplexityRoot.PaymentStatsGroup.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStatsGroup.Count(childComplexity), true
+	case "PaymentStatsGroup.gateway":
+		if e.ComplexityRoot.PaymentStatsGroup.Gateway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStatsGroup.Gateway(childComplexity), true
+	case "PaymentStatsGroup.kind":
+		if e.ComplexityRoot.PaymentStatsGroup.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStatsGroup.Kind(childComplexity), true
+	case "PaymentStatsGroup.status":
+		if e.ComplexityRoot.PaymentStatsGroup.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStatsGroup.Status(childComplexity), true
+
+	case "PaymentVolumeBucket.amounts":
+		if e.ComplexityRoot.PaymentVolumeBucket.Amounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentVolumeBucket.Amounts(childComplexity), true
+	case "PaymentVolumeBucket.count":
+		if e.ComplexityRoot.PaymentVolumeBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentVolumeBucket.Count(childComplexity), true
+	case "PaymentVolumeBucket.start":
+		if e.ComplexityRoot.PaymentVolumeBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentVolumeBucket.Start(childComplexity), true
 
 	case "PlaceOrderPayload.order":
 		if e.ComplexityRoot.PlaceOrderPayload.Order == nil {
@@ -2379,6 +2580,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PaymentByGatewayTransaction(childComplexity, args["gateway"].(model.Gateway), args["transactionId"].(string)), true
+	case "Query.paymentStats":
+		if e.ComplexityRoot.Query.PaymentStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentStats(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["bucketMinutes"].(*int)), true
 	case "Query.payments":
 		if e.ComplexityRoot.Query.Payments == nil {
 			break
@@ -2423,6 +2635,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SettlementBatches(childComplexity, args["filter"].(*model.SettlementBatchFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.settlementDays":
+		if e.ComplexityRoot.Query.SettlementDays == nil {
+			break
+		}
+
+		args, err := ec.field_Query_settlementDays_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SettlementDays(childComplexity, args["filter"].(model.SettlementDayFilter)), true
 	case "Query.settlementDiscrepancies":
 		if e.ComplexityRoot.Query.SettlementDiscrepancies == nil {
 			break
@@ -2434,6 +2657,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SettlementDiscrepancies(childComplexity, args["filter"].(*model.SettlementDiscrepancyFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "ReconcileSettlementPayload.queued":
 		if e.ComplexityRoot.ReconcileSettlementPayload.Queued == nil {
@@ -2824,6 +3053,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SettlementBatchEdge.Node(childComplexity), true
 
+	case "SettlementDay.batchCount":
+		if e.ComplexityRoot.SettlementDay.BatchCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.BatchCount(childComplexity), true
+	case "SettlementDay.batches":
+		if e.ComplexityRoot.SettlementDay.Batches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.Batches(childComplexity), true
+	case "SettlementDay.date":
+		if e.ComplexityRoot.SettlementDay.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.Date(childComplexity), true
+	case "SettlementDay.discrepancyCount":
+		if e.ComplexityRoot.SettlementDay.DiscrepancyCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.DiscrepancyCount(childComplexity), true
+	case "SettlementDay.gateway":
+		if e.ComplexityRoot.SettlementDay.Gateway == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.Gateway(childComplexity), true
+	case "SettlementDay.lineCount":
+		if e.ComplexityRoot.SettlementDay.LineCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.LineCount(childComplexity), true
+	case "SettlementDay.net":
+		if e.ComplexityRoot.SettlementDay.Net == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.Net(childComplexity), true
+	case "SettlementDay.openDiscrepancyCount":
+		if e.ComplexityRoot.SettlementDay.OpenDiscrepancyCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementDay.OpenDiscrepancyCount(childComplexity), true
+
 	case "SettlementDiscrepancy.actual":
 		if e.ComplexityRoot.SettlementDiscrepancy.Actual == nil {
 			break
@@ -2989,6 +3267,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SettlementLine.Amount(childComplexity), true
+	case "SettlementLine.batch":
+		if e.ComplexityRoot.SettlementLine.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementLine.Batch(childComplexity), true
 	case "SettlementLine.currency":
 		if e.ComplexityRoot.SettlementLine.Currency == nil {
 			break
@@ -3094,6 +3378,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SettlementLineEdge.Node(childComplexity), true
 
+	case "SettlementStatusCount.count":
+		if e.ComplexityRoot.SettlementStatusCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatusCount.Count(childComplexity), true
+	case "SettlementStatusCount.status":
+		if e.ComplexityRoot.SettlementStatusCount.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SettlementStatusCount.Status(childComplexity), true
+
 	case "Subscription.anomalyEvents":
 		if e.ComplexityRoot.Subscription.AnomalyEvents == nil {
 			break
@@ -3160,6 +3457,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "Viewer.name":
+		if e.ComplexityRoot.Viewer.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Name(childComplexity), true
+	case "Viewer.role":
+		if e.ComplexityRoot.Viewer.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+
 	case "VoidPaymentPayload.payment":
 		if e.ComplexityRoot.VoidPaymentPayload.Payment == nil {
 			break
@@ -3211,6 +3521,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputResolveAnomalyInput,
 		ec.unmarshalInputResolveSettlementDiscrepancyInput,
 		ec.unmarshalInputSettlementBatchFilter,
+		ec.unmarshalInputSettlementDayFilter,
 		ec.unmarshalInputSettlementDiscrepancyFilter,
 		ec.unmarshalInputUpdateMappingRuleInput,
 		ec.unmarshalInputVoidPaymentInput,
@@ -3305,7 +3616,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/settlement.graphqls" "schema/subscription.graphqls"
+//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/dashboard.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/settlement.graphqls" "schema/subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3321,6 +3632,7 @@ var sources = []*ast.Source{
 	{Name: "schema/backoffice.graphqls", Input: sourceData("schema/backoffice.graphqls"), BuiltIn: false},
 	{Name: "schema/checkout.graphqls", Input: sourceData("schema/checkout.graphqls"), BuiltIn: false},
 	{Name: "schema/customer.graphqls", Input: sourceData("schema/customer.graphqls"), BuiltIn: false},
+	{Name: "schema/dashboard.graphqls", Input: sourceData("schema/dashboard.graphqls"), BuiltIn: false},
 	{Name: "schema/mutation.graphqls", Input: sourceData("schema/mutation.graphqls"), BuiltIn: false},
 	{Name: "schema/order.graphqls", Input: sourceData("schema/order.graphqls"), BuiltIn: false},
 	{Name: "schema/payment.graphqls", Input: sourceData("schema/payment.graphqls"), BuiltIn: false},
@@ -3834,6 +4146,8 @@ func (ec *executionContext) childFields_Order(ctx context.Context, field graphql
 		return ec.fieldContext_Order_lines(ctx, field)
 	case "payments":
 		return ec.fieldContext_Order_payments(ctx, field)
+	case "erpPostings":
+		return ec.fieldContext_Order_erpPostings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Order", field.Name)
 }
@@ -3944,6 +4258,14 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_customer(ctx, field)
 	case "parent":
 		return ec.fieldContext_Payment_parent(ctx, field)
+	case "erpPostings":
+		return ec.fieldContext_Payment_erpPostings(ctx, field)
+	case "settlementLines":
+		return ec.fieldContext_Payment_settlementLines(ctx, field)
+	case "refunds":
+		return ec.fieldContext_Payment_refunds(ctx, field)
+	case "fraudReview":
+		return ec.fieldContext_Payment_fraudReview(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
@@ -3970,6 +4292,56 @@ func (ec *executionContext) childFields_PaymentEdge(ctx context.Context, field g
 		return ec.fieldContext_PaymentEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PaymentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_PaymentStats_from(ctx, field)
+	case "to":
+		return ec.fieldContext_PaymentStats_to(ctx, field)
+	case "bucketMinutes":
+		return ec.fieldContext_PaymentStats_bucketMinutes(ctx, field)
+	case "groups":
+		return ec.fieldContext_PaymentStats_groups(ctx, field)
+	case "volume":
+		return ec.fieldContext_PaymentStats_volume(ctx, field)
+	case "reviewsPending":
+		return ec.fieldContext_PaymentStats_reviewsPending(ctx, field)
+	case "deadLetters":
+		return ec.fieldContext_PaymentStats_deadLetters(ctx, field)
+	case "openAnomalies":
+		return ec.fieldContext_PaymentStats_openAnomalies(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentStats", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentStatsGroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "gateway":
+		return ec.fieldContext_PaymentStatsGroup_gateway(ctx, field)
+	case "kind":
+		return ec.fieldContext_PaymentStatsGroup_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_PaymentStatsGroup_status(ctx, field)
+	case "count":
+		return ec.fieldContext_PaymentStatsGroup_count(ctx, field)
+	case "amount":
+		return ec.fieldContext_PaymentStatsGroup_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentStatsGroup", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentVolumeBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_PaymentVolumeBucket_start(ctx, field)
+	case "count":
+		return ec.fieldContext_PaymentVolumeBucket_count(ctx, field)
+	case "amounts":
+		return ec.fieldContext_PaymentVolumeBucket_amounts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentVolumeBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4184,6 +4556,28 @@ func (ec *executionContext) childFields_SettlementBatchEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type SettlementBatchEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SettlementDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "gateway":
+		return ec.fieldContext_SettlementDay_gateway(ctx, field)
+	case "date":
+		return ec.fieldContext_SettlementDay_date(ctx, field)
+	case "batchCount":
+		return ec.fieldContext_SettlementDay_batchCount(ctx, field)
+	case "lineCount":
+		return ec.fieldContext_SettlementDay_lineCount(ctx, field)
+	case "batches":
+		return ec.fieldContext_SettlementDay_batches(ctx, field)
+	case "net":
+		return ec.fieldContext_SettlementDay_net(ctx, field)
+	case "discrepancyCount":
+		return ec.fieldContext_SettlementDay_discrepancyCount(ctx, field)
+	case "openDiscrepancyCount":
+		return ec.fieldContext_SettlementDay_openDiscrepancyCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementDay", field.Name)
+}
+
 func (ec *executionContext) childFields_SettlementDiscrepancy(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4280,6 +4674,8 @@ func (ec *executionContext) childFields_SettlementLine(ctx context.Context, fiel
 		return ec.fieldContext_SettlementLine_occurredAt(ctx, field)
 	case "payments":
 		return ec.fieldContext_SettlementLine_payments(ctx, field)
+	case "batch":
+		return ec.fieldContext_SettlementLine_batch(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SettlementLine", field.Name)
 }
@@ -4308,6 +4704,16 @@ func (ec *executionContext) childFields_SettlementLineEdge(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type SettlementLineEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SettlementStatusCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_SettlementStatusCount_status(ctx, field)
+	case "count":
+		return ec.fieldContext_SettlementStatusCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SettlementStatusCount", field.Name)
+}
+
 func (ec *executionContext) childFields_UpdateMappingRulePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "mappingRule":
@@ -4328,6 +4734,16 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_field(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Viewer_name(ctx, field)
+	case "role":
+		return ec.fieldContext_Viewer_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
 func (ec *executionContext) childFields_VoidPaymentPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4940,6 +5356,36 @@ func (ec *executionContext) field_Query_paymentByGatewayTransaction_args(ctx con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_paymentStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "bucketMinutes",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucketMinutes"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_payment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5055,6 +5501,20 @@ func (ec *executionContext) field_Query_settlementBatches_args(ctx context.Conte
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_settlementDays_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (model.SettlementDayFilter, error) {
+			return ec.unmarshalNSettlementDayFilter2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDayFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
 	return args, nil
 }
 
@@ -10321,6 +10781,56 @@ func (ec *executionContext) fieldContext_Order_payments(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Order_erpPostings(ctx context.Context, field graphql.CollectedField, obj *model.Order) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Order_erpPostings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Order().ErpPostings(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal []*model.ErpPosting
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ErpPosting
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ErpPosting) graphql.Marshaler {
+			return ec.marshalNErpPosting2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Order_erpPostings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Order",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPosting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.OrderConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11349,6 +11859,206 @@ func (ec *executionContext) fieldContext_Payment_parent(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Payment_erpPostings(ctx context.Context, field graphql.CollectedField, obj *model.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_erpPostings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().ErpPostings(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal []*model.ErpPosting
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ErpPosting
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ErpPosting) graphql.Marshaler {
+			return ec.marshalNErpPosting2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐErpPostingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_erpPostings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ErpPosting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_settlementLines(ctx context.Context, field graphql.CollectedField, obj *model.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_settlementLines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().SettlementLines(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal []*model.SettlementLine
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SettlementLine
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementLine) graphql.Marshaler {
+			return ec.marshalNSettlementLine2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_settlementLines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_refunds(ctx context.Context, field graphql.CollectedField, obj *model.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().Refunds(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal []*model.Refund
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.Refund
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Refund) graphql.Marshaler {
+			return ec.marshalNRefund2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRefundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Refund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Payment_fraudReview(ctx context.Context, field graphql.CollectedField, obj *model.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_fraudReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().FraudReview(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.FraudReview
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.FraudReview
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FraudReview) graphql.Marshaler {
+			return ec.marshalOFraudReview2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐFraudReview(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_fraudReview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Payment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FraudReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PaymentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11518,6 +12228,410 @@ func (ec *executionContext) fieldContext_PaymentEdge_node(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Payment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentStats_from(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStats_to(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStats_bucketMinutes(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_bucketMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BucketMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_bucketMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStats_groups(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentStats().Groups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentStatsGroup) graphql.Marshaler {
+			return ec.marshalNPaymentStatsGroup2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatsGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentStatsGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentStats_volume(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_volume(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentStats().Volume(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentVolumeBucket) graphql.Marshaler {
+			return ec.marshalNPaymentVolumeBucket2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentVolumeBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_volume(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentStats",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentVolumeBucket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentStats_reviewsPending(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_reviewsPending(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentStats().ReviewsPending(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_reviewsPending(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStats_deadLetters(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_deadLetters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentStats().DeadLetters(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_deadLetters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStats_openAnomalies(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStats_openAnomalies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentStats().OpenAnomalies(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStats_openAnomalies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStats", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStatsGroup_gateway(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStatsGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStatsGroup_gateway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gateway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Gateway) graphql.Marshaler {
+			return ec.marshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStatsGroup_gateway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStatsGroup", field, false, false, errors.New("field of type Gateway does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStatsGroup_kind(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStatsGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStatsGroup_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentKind) graphql.Marshaler {
+			return ec.marshalNPaymentKind2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStatsGroup_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStatsGroup", field, false, false, errors.New("field of type PaymentKind does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStatsGroup_status(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStatsGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStatsGroup_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PaymentStatus) graphql.Marshaler {
+			return ec.marshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStatsGroup_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStatsGroup", field, false, false, errors.New("field of type PaymentStatus does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStatsGroup_count(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStatsGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStatsGroup_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStatsGroup_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStatsGroup", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentStatsGroup_amount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStatsGroup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStatsGroup_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStatsGroup_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentStatsGroup",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentVolumeBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.PaymentVolumeBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentVolumeBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentVolumeBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentVolumeBucket", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentVolumeBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.PaymentVolumeBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentVolumeBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentVolumeBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentVolumeBucket", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _PaymentVolumeBucket_amounts(ctx context.Context, field graphql.CollectedField, obj *model.PaymentVolumeBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentVolumeBucket_amounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentVolumeBucket_amounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentVolumeBucket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12543,6 +13657,180 @@ func (ec *executionContext) fieldContext_Query_mappingRules(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_mappingRules_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Viewer(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "STOREFRONT")
+				if err != nil {
+					var zeroVal *model.Viewer
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.Viewer
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+			return ec.marshalNViewer2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐViewer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_paymentStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentStats(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["bucketMinutes"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.PaymentStats
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PaymentStats
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentStats) graphql.Marshaler {
+			return ec.marshalNPaymentStats2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_settlementDays(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_settlementDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SettlementDays(ctx, fc.Args["filter"].(model.SettlementDayFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal []*model.SettlementDay
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.SettlementDay
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementDay) graphql.Marshaler {
+			return ec.marshalNSettlementDay2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_settlementDays(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementDay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_settlementDays_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14508,6 +15796,208 @@ func (ec *executionContext) fieldContext_SettlementBatchEdge_node(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _SettlementDay_gateway(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_gateway(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gateway, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Gateway) graphql.Marshaler {
+			return ec.marshalNGateway2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_gateway(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Gateway does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDay_date(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Date) graphql.Marshaler {
+			return ec.marshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Date does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDay_batchCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_batchCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BatchCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_batchCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDay_lineCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_lineCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LineCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_lineCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDay_batches(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_batches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SettlementStatusCount) graphql.Marshaler {
+			return ec.marshalNSettlementStatusCount2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementStatusCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_batches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementStatusCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDay_net(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_net(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Net, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoneyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_net(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementDay",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SettlementDay_discrepancyCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_discrepancyCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscrepancyCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_discrepancyCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementDay_openDiscrepancyCount(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDay) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementDay_openDiscrepancyCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenDiscrepancyCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementDay_openDiscrepancyCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementDay", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _SettlementDiscrepancy_id(ctx context.Context, field graphql.CollectedField, obj *model.SettlementDiscrepancy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15463,6 +16953,38 @@ func (ec *executionContext) fieldContext_SettlementLine_payments(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _SettlementLine_batch(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementLine_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SettlementLine().Batch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SettlementBatch) graphql.Marshaler {
+			return ec.marshalNSettlementBatch2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementLine_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SettlementLine",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SettlementBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SettlementLineConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SettlementLineConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15635,6 +17157,52 @@ func (ec *executionContext) fieldContext_SettlementLineEdge_node(_ context.Conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SettlementStatusCount_status(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatusCount_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SettlementBatchStatus) graphql.Marshaler {
+			return ec.marshalNSettlementBatchStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementBatchStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatusCount_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatusCount", field, false, false, errors.New("field of type SettlementBatchStatus does not have child fields"))
+}
+
+func (ec *executionContext) _SettlementStatusCount_count(ctx context.Context, field graphql.CollectedField, obj *model.SettlementStatusCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SettlementStatusCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SettlementStatusCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SettlementStatusCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Subscription_paymentEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -15954,6 +17522,52 @@ func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_UserError_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Role) graphql.Marshaler {
+			return ec.marshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type Role does not have child fields"))
 }
 
 func (ec *executionContext) _VoidPaymentPayload_payment(ctx context.Context, field graphql.CollectedField, obj *model.VoidPaymentPayload) (ret graphql.Marshaler) {
@@ -17590,7 +19204,7 @@ func (ec *executionContext) unmarshalInputFraudEventFilter(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"kinds", "gateway", "paymentId", "subjectId"}
+	fieldsInOrder := [...]string{"kinds", "gateway", "paymentId", "subjectId", "customerCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17625,6 +19239,13 @@ func (ec *executionContext) unmarshalInputFraudEventFilter(ctx context.Context, 
 				return it, err
 			}
 			it.SubjectID = data
+		case "customerCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerCode = data
 		}
 	}
 	return it, nil
@@ -17858,7 +19479,7 @@ func (ec *executionContext) unmarshalInputPaymentEventFilter(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"kinds", "gateway", "paymentId", "subjectId"}
+	fieldsInOrder := [...]string{"kinds", "gateway", "paymentId", "subjectId", "customerCode"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17893,6 +19514,13 @@ func (ec *executionContext) unmarshalInputPaymentEventFilter(ctx context.Context
 				return it, err
 			}
 			it.SubjectID = data
+		case "customerCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerCode = data
 		}
 	}
 	return it, nil
@@ -18588,6 +20216,50 @@ func (ec *executionContext) unmarshalInputSettlementBatchFilter(ctx context.Cont
 		case "dateTo":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateTo"))
 			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateTo = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSettlementDayFilter(ctx context.Context, obj any) (model.SettlementDayFilter, error) {
+	var it model.SettlementDayFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"gateway", "dateFrom", "dateTo"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "dateFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateFrom"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DateFrom = data
+		case "dateTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dateTo"))
+			data, err := ec.unmarshalNDate2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐDate(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -21295,6 +22967,44 @@ func (ec *executionContext) _Order(ctx context.Context, sel ast.SelectionSet, ob
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "erpPostings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Order_erpPostings(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21792,6 +23502,158 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "erpPostings":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Payment_erpPostings(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "settlementLines":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Payment_settlementLines(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "refunds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Payment_refunds(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "fraudReview":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Payment_fraudReview(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21918,6 +23780,350 @@ func (ec *executionContext) _PaymentEdge(ctx context.Context, sel ast.SelectionS
 			}
 		case "node":
 			out.Values[i] = ec._PaymentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentStatsImplementors = []string{"PaymentStats"}
+
+func (ec *executionContext) _PaymentStats(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentStats")
+		case "from":
+			out.Values[i] = ec._PaymentStats_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._PaymentStats_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bucketMinutes":
+			out.Values[i] = ec._PaymentStats_bucketMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "groups":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentStats_groups(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "volume":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentStats_volume(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "reviewsPending":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentStats_reviewsPending(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deadLetters":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentStats_deadLetters(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "openAnomalies":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._PaymentStats_openAnomalies(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentStatsGroupImplementors = []string{"PaymentStatsGroup"}
+
+func (ec *executionContext) _PaymentStatsGroup(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentStatsGroup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentStatsGroupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentStatsGroup")
+		case "gateway":
+			out.Values[i] = ec._PaymentStatsGroup_gateway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._PaymentStatsGroup_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._PaymentStatsGroup_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._PaymentStatsGroup_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._PaymentStatsGroup_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var paymentVolumeBucketImplementors = []string{"PaymentVolumeBucket"}
+
+func (ec *executionContext) _PaymentVolumeBucket(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentVolumeBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentVolumeBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentVolumeBucket")
+		case "start":
+			out.Values[i] = ec._PaymentVolumeBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._PaymentVolumeBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amounts":
+			out.Values[i] = ec._PaymentVolumeBucket_amounts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22328,6 +24534,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_mappingRules(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "viewer":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_viewer(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "paymentStats":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_paymentStats(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "settlementDays":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_settlementDays(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -23406,6 +25678,79 @@ func (ec *executionContext) _SettlementBatchEdge(ctx context.Context, sel ast.Se
 	return out
 }
 
+var settlementDayImplementors = []string{"SettlementDay"}
+
+func (ec *executionContext) _SettlementDay(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementDay) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementDay")
+		case "gateway":
+			out.Values[i] = ec._SettlementDay_gateway(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._SettlementDay_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batchCount":
+			out.Values[i] = ec._SettlementDay_batchCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lineCount":
+			out.Values[i] = ec._SettlementDay_lineCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "batches":
+			out.Values[i] = ec._SettlementDay_batches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "net":
+			out.Values[i] = ec._SettlementDay_net(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discrepancyCount":
+			out.Values[i] = ec._SettlementDay_discrepancyCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openDiscrepancyCount":
+			out.Values[i] = ec._SettlementDay_openDiscrepancyCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var settlementDiscrepancyImplementors = []string{"SettlementDiscrepancy", "Node"}
 
 func (ec *executionContext) _SettlementDiscrepancy(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementDiscrepancy) graphql.Marshaler {
@@ -23839,6 +26184,44 @@ func (ec *executionContext) _SettlementLine(ctx context.Context, sel ast.Selecti
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "batch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._SettlementLine_batch(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23989,6 +26372,49 @@ func (ec *executionContext) _SettlementLineEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var settlementStatusCountImplementors = []string{"SettlementStatusCount"}
+
+func (ec *executionContext) _SettlementStatusCount(ctx context.Context, sel ast.SelectionSet, obj *model.SettlementStatusCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, settlementStatusCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SettlementStatusCount")
+		case "status":
+			out.Values[i] = ec._SettlementStatusCount_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._SettlementStatusCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -24081,6 +26507,49 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 		case "field":
 			out.Values[i] = ec._UserError_field(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var viewerImplementors = []string{"Viewer"}
+
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model.Viewer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Viewer")
+		case "name":
+			out.Values[i] = ec._Viewer_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._Viewer_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -25209,6 +27678,22 @@ func (ec *executionContext) marshalNMappingRuleKind2githubᚗcomᚋpayhubᚋpayh
 	return v
 }
 
+func (ec *executionContext) marshalNMoney2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoneyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Money) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNMoney2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -25419,6 +27904,42 @@ func (ec *executionContext) unmarshalNPaymentMethodInput2ᚖgithubᚗcomᚋpayhu
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPaymentStats2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStats(ctx context.Context, sel ast.SelectionSet, v *model.PaymentStats) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentStatsGroup2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatsGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentStatsGroup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentStatsGroup2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatsGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentStatsGroup2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatsGroup(ctx context.Context, sel ast.SelectionSet, v *model.PaymentStatsGroup) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentStatsGroup(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatus(ctx context.Context, v any) (model.PaymentStatus, error) {
 	var res model.PaymentStatus
 	err := res.UnmarshalGQL(v)
@@ -25427,6 +27948,32 @@ func (ec *executionContext) unmarshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayh
 
 func (ec *executionContext) marshalNPaymentStatus2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentStatus(ctx context.Context, sel ast.SelectionSet, v model.PaymentStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNPaymentVolumeBucket2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentVolumeBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentVolumeBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentVolumeBucket2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentVolumeBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentVolumeBucket2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPaymentVolumeBucket(ctx context.Context, sel ast.SelectionSet, v *model.PaymentVolumeBucket) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._PaymentVolumeBucket(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPlaceOrderCustomerInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderCustomerInput(ctx context.Context, v any) (*model.PlaceOrderCustomerInput, error) {
@@ -25652,6 +28199,37 @@ func (ec *executionContext) marshalNSettlementBatchStatus2githubᚗcomᚋpayhub�
 	return v
 }
 
+func (ec *executionContext) marshalNSettlementDay2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementDay) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementDay2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDay(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementDay2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDay(ctx context.Context, sel ast.SelectionSet, v *model.SettlementDay) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementDay(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSettlementDayFilter2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDayFilter(ctx context.Context, v any) (model.SettlementDayFilter, error) {
+	res, err := ec.unmarshalInputSettlementDayFilter(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSettlementDiscrepancy2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementDiscrepancyᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementDiscrepancy) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -25816,6 +28394,32 @@ func (ec *executionContext) marshalNSettlementMatchStatus2githubᚗcomᚋpayhub�
 	return v
 }
 
+func (ec *executionContext) marshalNSettlementStatusCount2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementStatusCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SettlementStatusCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSettlementStatusCount2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementStatusCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSettlementStatusCount2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐSettlementStatusCount(ctx context.Context, sel ast.SelectionSet, v *model.SettlementStatusCount) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SettlementStatusCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25890,6 +28494,16 @@ func (ec *executionContext) marshalNUserError2ᚖgithubᚗcomᚋpayhubᚋpayhub�
 		return graphql.Null
 	}
 	return ec._UserError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNVoidPaymentInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐVoidPaymentInput(ctx context.Context, v any) (model.VoidPaymentInput, error) {

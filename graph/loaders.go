@@ -36,6 +36,18 @@ type Loaders struct {
 	JournalLinesByJournalID *dataloadgen.Loader[int64, []db.GlJournalLine]
 	// PaymentIDsByLineID are the payments a settlement line was matched to (settlement_matches).
 	PaymentIDsByLineID *dataloadgen.Loader[int64, []int64]
+
+	// The links of an order's chain (dashboard.graphqls).
+	// ErpPostingsByPaymentID / ErpPostingsByOrderID are the SYSPRO postings whose subject is the
+	// payment / the sales order, oldest first.
+	ErpPostingsByPaymentID *dataloadgen.Loader[int64, []*model.ErpPosting]
+	ErpPostingsByOrderID   *dataloadgen.Loader[int64, []*model.ErpPosting]
+	// RefundsByPaymentID are a payment's refunds, oldest first.
+	RefundsByPaymentID *dataloadgen.Loader[int64, []*model.Refund]
+	// FraudReviewByPaymentID is a payment's fraud review (not found: it had none).
+	FraudReviewByPaymentID *dataloadgen.Loader[int64, *model.FraudReview]
+	// SettlementLinesByPaymentID are the settlement lines a payment was matched to.
+	SettlementLinesByPaymentID *dataloadgen.Loader[int64, []*model.SettlementLine]
 }
 
 type loadersKey struct{}
@@ -93,7 +105,32 @@ func NewLoaders(q *db.Queries) *Loaders {
 			rows, err := q.ListSettlementMatchesOfLines(ctx, ids)
 			return groupBy(ids, rows, err, func(m db.SettlementMatch) (int64, int64) { return m.SettlementLineID, m.PaymentID })
 		}, opt),
+		ErpPostingsByPaymentID: erpPostingsLoader(q, "payment", opt),
+		ErpPostingsByOrderID:   erpPostingsLoader(q, "sales_order", opt),
+		RefundsByPaymentID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.Refund, []error) {
+			rows, err := q.ListRefundsOfPayments(ctx, ids)
+			return groupBy(ids, rows, err, func(r db.Refund) (int64, *model.Refund) { return r.PaymentID, model.RefundFromRow(r) })
+		}, opt),
+		FraudReviewByPaymentID: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []int64) (map[int64]*model.FraudReview, error) {
+			rows, err := q.ListFraudReviewsOfPayments(ctx, ids)
+			return indexBy(rows, err, func(r db.FraudReview) (int64, *model.FraudReview) { return r.PaymentID, model.FraudReviewFromRow(r) })
+		}, opt),
+		SettlementLinesByPaymentID: dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.SettlementLine, []error) {
+			rows, err := q.ListSettlementLinesOfPayments(ctx, ids)
+			return groupBy(ids, rows, err, func(r db.ListSettlementLinesOfPaymentsRow) (int64, *model.SettlementLine) {
+				return r.PaymentID, model.SettlementLineFromRow(r.SettlementLine)
+			})
+		}, opt),
 	}
+}
+
+// erpPostingsLoader loads the postings about records of one subject type (as erp_postings stores
+// it: "payment", "sales_order"), each record's oldest first.
+func erpPostingsLoader(q *db.Queries, subjectType string, opt dataloadgen.Option) *dataloadgen.Loader[int64, []*model.ErpPosting] {
+	return dataloadgen.NewLoader(func(ctx context.Context, ids []int64) ([][]*model.ErpPosting, []error) {
+		rows, err := q.ListErpPostingsOfSubjects(ctx, db.ListErpPostingsOfSubjectsParams{SubjectType: subjectType, SubjectIds: ids})
+		return groupBy(ids, rows, err, func(p db.ErpPosting) (int64, *model.ErpPosting) { return p.SubjectID, model.ErpPostingFromRow(p) })
+	}, opt)
 }
 
 // WithLoaders gives every request its own loaders, so nothing is cached across requests. A

@@ -22,7 +22,7 @@ func (r *eventResolver) Subject(ctx context.Context, obj *model.Event) (model.No
 
 // PaymentEvents is the resolver for the paymentEvents field.
 func (r *subscriptionResolver) PaymentEvents(ctx context.Context, after *string, filter *model.PaymentEventFilter) (<-chan *model.Event, error) {
-	match, err := paymentEventMatch(filter)
+	match, err := r.paymentEventMatch(ctx, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (r *subscriptionResolver) PaymentEvents(ctx context.Context, after *string,
 
 // FraudEvents is the resolver for the fraudEvents field.
 func (r *subscriptionResolver) FraudEvents(ctx context.Context, after *string, filter *model.FraudEventFilter) (<-chan *model.Event, error) {
-	match, err := fraudEventMatch(filter)
+	match, err := r.fraudEventMatch(ctx, filter)
 	if err != nil {
 		return nil, err
 	}

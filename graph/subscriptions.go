@@ -33,6 +33,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/jackc/pgx/v5"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -506,7 +507,25 @@ func allOf(ms ...func(*events.Event) bool) func(*events.Event) bool {
 	}
 }
 
-func paymentEventMatch(f *model.PaymentEventFilter) (func(*events.Event) bool, error) {
+// customerMatch takes the events about a customer's payments and orders (events.Event.CustomerID,
+// written with the event). The code is looked up once, when the subscription starts; an unknown
+// code is a mistake the client is told about, not a filter that silently matches nothing.
+func (r *Resolver) customerMatch(ctx context.Context, code *string) (func(*events.Event) bool, error) {
+	if code == nil {
+		return nil, nil
+	}
+	c, err := r.Queries.GetCustomerByCode(ctx, *code)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, model.BadInput("filter.customerCode: no customer has the code %q", *code)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := c.ID
+	return func(ev *events.Event) bool { return ev.CustomerID == id }, nil
+}
+
+func (r *Resolver) paymentEventMatch(ctx context.Context, f *model.PaymentEventFilter) (func(*events.Event) bool, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -518,10 +537,14 @@ func paymentEventMatch(f *model.PaymentEventFilter) (func(*events.Event) bool, e
 	if err != nil {
 		return nil, err
 	}
-	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject), nil
+	byCustomer, err := r.customerMatch(ctx, f.CustomerCode)
+	if err != nil {
+		return nil, err
+	}
+	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject, byCustomer), nil
 }
 
-func fraudEventMatch(f *model.FraudEventFilter) (func(*events.Event) bool, error) {
+func (r *Resolver) fraudEventMatch(ctx context.Context, f *model.FraudEventFilter) (func(*events.Event) bool, error) {
 	if f == nil {
 		return nil, nil
 	}
@@ -533,7 +556,11 @@ func fraudEventMatch(f *model.FraudEventFilter) (func(*events.Event) bool, error
 	if err != nil {
 		return nil, err
 	}
-	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject), nil
+	byCustomer, err := r.customerMatch(ctx, f.CustomerCode)
+	if err != nil {
+		return nil, err
+	}
+	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject, byCustomer), nil
 }
 
 func anomalyEventMatch(f *model.AnomalyEventFilter) (func(*events.Event) bool, error) {

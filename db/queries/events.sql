@@ -1,8 +1,33 @@
 -- AppendEvent adds one row to the ordered event log in the caller's transaction; the statement
--- trigger NOTIFYs listeners when that transaction commits.
+-- trigger NOTIFYs listeners when that transaction commits. The same statement records the
+-- customer the event is about (customer_id, what subscriptions filter customerCode on), as the
+-- caller's transaction sees it now: a payment's or an order's own customer; for any other
+-- subject (a refund, a fraud review, ...) the customer of the payment its payload names
+-- ("paymentId", a whole number), else of the refund's or fraud review's payment; else NULL.
+-- Only the branch taken is looked up (one index probe at most). The paymentId guard sits inside
+-- the lookup's CASE, so a payload whose paymentId is not a number is never cast, not even by the
+-- planner folding constants.
 -- name: AppendEvent :one
-INSERT INTO events (topic, kind, subject_type, subject_id, payload)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO events (topic, kind, subject_type, subject_id, payload, customer_id)
+VALUES (sqlc.arg(topic)::text, sqlc.arg(kind)::text, sqlc.arg(subject_type)::text, sqlc.arg(subject_id)::bigint,
+        sqlc.arg(payload)::jsonb,
+        CASE
+            WHEN sqlc.arg(subject_type)::text = 'payment' THEN
+                (SELECT p.customer_id FROM payments p WHERE p.id = sqlc.arg(subject_id)::bigint)
+            WHEN sqlc.arg(subject_type)::text = 'sales_order' THEN
+                (SELECT o.customer_id FROM sales_orders o WHERE o.id = sqlc.arg(subject_id)::bigint)
+            WHEN jsonb_typeof(sqlc.arg(payload)::jsonb -> 'paymentId') = 'number' THEN
+                (SELECT p.customer_id FROM payments p
+                 WHERE p.id = CASE WHEN jsonb_typeof(sqlc.arg(payload)::jsonb -> 'paymentId') = 'number'
+                                        AND sqlc.arg(payload)::jsonb ->> 'paymentId' ~ '^[0-9]{1,18}$'
+                                   THEN (sqlc.arg(payload)::jsonb ->> 'paymentId')::bigint END)
+            WHEN sqlc.arg(subject_type)::text = 'refund' THEN
+                (SELECT p.customer_id FROM refunds r JOIN payments p ON p.id = r.payment_id
+                 WHERE r.id = sqlc.arg(subject_id)::bigint)
+            WHEN sqlc.arg(subject_type)::text = 'fraud_review' THEN
+                (SELECT p.customer_id FROM fraud_reviews f JOIN payments p ON p.id = f.payment_id
+                 WHERE f.id = sqlc.arg(subject_id)::bigint)
+        END)
 RETURNING *;
 
 -- ListEventsAfter reads the log in commit-safe order: only rows whose transaction is older than

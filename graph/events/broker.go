@@ -130,6 +130,9 @@ type Event struct {
 	PaymentID   int64
 	AnomalyKind string
 	Severity    string
+	// CustomerID is the customer of the payment or order the event is about, as it stood when
+	// the event was written (the row's customer_id, see db.AppendEvent); 0 when none.
+	CustomerID int64
 
 	viewOnce sync.Once
 	view     any
@@ -153,6 +156,9 @@ func FromRow(r db.Event) *Event {
 		PaymentID int64  `json:"paymentId"`
 		Kind      string `json:"kind"`
 		Severity  string `json:"severity"`
+	}
+	if r.CustomerID != nil {
+		ev.CustomerID = *r.CustomerID
 	}
 	_ = json.Unmarshal(r.Payload, &attrs) // a field of another type is simply not filterable
 	ev.Gateway, ev.PaymentID, ev.Severity = attrs.Gateway, attrs.PaymentID, attrs.Severity

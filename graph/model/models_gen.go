@@ -206,6 +206,8 @@ type FraudEventFilter struct {
 	PaymentID *string `json:"paymentId,omitempty"`
 	// Only events of this FraudReview.
 	SubjectID *string `json:"subjectId,omitempty"`
+	// Only reviews of this customer's payments (SYSPRO customer code), as the payment stood when the event was written.
+	CustomerCode *string `json:"customerCode,omitempty"`
 }
 
 type FraudReviewConnection struct {
@@ -336,6 +338,8 @@ type PaymentEventFilter struct {
 	PaymentID *string `json:"paymentId,omitempty"`
 	// Only events whose subject is this record (a Payment's or a Refund's ID).
 	SubjectID *string `json:"subjectId,omitempty"`
+	// Only events of this customer's payments and orders (SYSPRO customer code), as the payment or order stood when the event was written.
+	CustomerCode *string `json:"customerCode,omitempty"`
 }
 
 type PaymentFilter struct {
@@ -362,6 +366,27 @@ type PaymentMethodInput struct {
 	Cybersource *CybersourcePaymentInput `json:"cybersource,omitempty"`
 	// Required when gateway is OPAYO.
 	Opayo *OpayoPaymentInput `json:"opayo,omitempty"`
+}
+
+// One group of paymentStats: payments of one gateway, kind, status and currency.
+type PaymentStatsGroup struct {
+	Gateway Gateway       `json:"gateway"`
+	Kind    PaymentKind   `json:"kind"`
+	Status  PaymentStatus `json:"status"`
+	// How many payments of the group occurred in the window.
+	Count int `json:"count"`
+	// Their amounts added up (in the group's currency).
+	Amount *Money `json:"amount"`
+}
+
+// One bucket of paymentStats.volume: the money taken in [start, start + bucketMinutes) (cut short by
+// paymentStats.to): the sales and captures that occurred then and took money, i.e. whose status is
+// CAPTURED, SETTLED, PARTIALLY_REFUNDED or REFUNDED, at their full amount.
+type PaymentVolumeBucket struct {
+	Start time.Time `json:"start"`
+	Count int       `json:"count"`
+	// One sum per currency, by currency code; empty when count is 0.
+	Amounts []*Money `json:"amounts"`
 }
 
 // Who buys: an account customer by SYSPRO code, or a web shopper by e-mail (found by it, or added
@@ -554,6 +579,34 @@ type SettlementBatchFilter struct {
 	DateTo *Date `json:"dateTo,omitempty"`
 }
 
+// A gateway's settlement day as reconciliation left it.
+type SettlementDay struct {
+	Gateway Gateway `json:"gateway"`
+	Date    Date    `json:"date"`
+	// How many batches the gateway settled that day.
+	BatchCount int `json:"batchCount"`
+	// How many lines they hold.
+	LineCount int `json:"lineCount"`
+	// The batches by status (only statuses that occur).
+	Batches []*SettlementStatusCount `json:"batches"`
+	// What the gateway paid out, one sum per currency.
+	Net []*Money `json:"net"`
+	// Discrepancies found on the day, whatever their status.
+	DiscrepancyCount int `json:"discrepancyCount"`
+	// Those still waiting for finance (OPEN).
+	OpenDiscrepancyCount int `json:"openDiscrepancyCount"`
+}
+
+// Narrows settlementDays.
+type SettlementDayFilter struct {
+	// Only this gateway's days.
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Inclusive.
+	DateFrom Date `json:"dateFrom"`
+	// Inclusive.
+	DateTo Date `json:"dateTo"`
+}
+
 // A discrepancy in a page of settlementDiscrepancies.
 type SettlementDiscrepancyEdge struct {
 	// Pass as `after` to go on after this discrepancy.
@@ -582,6 +635,12 @@ type SettlementLineEdge struct {
 	Cursor string `json:"cursor"`
 	// The line itself.
 	Node *SettlementLine `json:"node"`
+}
+
+// How many of a day's batches stand in one status.
+type SettlementStatusCount struct {
+	Status SettlementBatchStatus `json:"status"`
+	Count  int                   `json:"count"`
 }
 
 // Live events over a websocket (`graphql-transport-ws`, or the legacy `graphql-ws`; the API key goes
@@ -621,6 +680,13 @@ type UserError struct {
 	Message string `json:"message"`
 	// The input field it is about, as a path from the mutation's argument, e.g. ["input", "amount", "amount"].
 	Field []string `json:"field,omitempty"`
+}
+
+// Who an API key is.
+type Viewer struct {
+	// The key's name, as given when it was made (what audit records and decidedBy show).
+	Name string `json:"name"`
+	Role Role   `json:"role"`
 }
 
 type VoidPaymentInput struct {

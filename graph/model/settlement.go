@@ -98,6 +98,8 @@ type SettlementLine struct {
 
 	// RowID is the line's row: its payments are found through settlement_matches by it.
 	RowID int64
+	// SettlementBatchID is the batch the line belongs to.
+	SettlementBatchID int64
 }
 
 // SettlementDiscrepancy is one thing a reconciliation run found wrong.
@@ -226,6 +228,7 @@ func SettlementLineFromRow(r db.SettlementLine) *SettlementLine {
 		Note:                 r.MatchNote,
 		OccurredAt:           r.OccurredAt,
 		RowID:                r.ID,
+		SettlementBatchID:    r.SettlementBatchID,
 	}
 	if r.MatchMethod != nil && *r.MatchMethod != "" {
 		m := upperEnum[SettlementMatchMethod](*r.MatchMethod)
