@@ -1,6 +1,6 @@
 # Payhub's everyday commands. `make test` is what CI runs.
 
-.PHONY: run test bench generate
+.PHONY: run test bench generate dashboard
 
 run:
 	go run ./cmd/hub serve
@@ -19,3 +19,7 @@ bench:
 
 generate:
 	go generate ./db ./graph
+
+# The dashboard: web/app's npm packages, then its production build into web/dist (committed, embedded).
+dashboard:
+	cd web/app && npm ci --no-audit --no-fund && npm run build
