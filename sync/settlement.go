@@ -657,6 +657,9 @@ func (e *Engine) recordReconciliation(ctx context.Context, tx pgx.Tx, q *db.Quer
 		if !d.Expected.IsZero() || !d.Actual.IsZero() {
 			r.Expected, r.Actual = &d.Expected, &d.Actual
 		}
+		if d.IsCount() { // lines, not money: the API's currency is that of amounts only
+			r.Currency = nil
+		}
 		rows = append(rows, r)
 		tick()
 	}

@@ -188,6 +188,15 @@ func TestSettlementDayWithEveryDiscrepancyIsReportedAndNotJournaledUntilAccepted
 			t.Errorf("a line within tolerance or clean was reported: %s", e)
 		}
 	}
+	// A count that differs (the omitted line) is a number of lines, not money: no currency.
+	var counts, countsWithCurrency int
+	if err := env.pool.QueryRow(ctx, `SELECT count(*), count(currency) FROM settlement_discrepancies
+		WHERE kind = 'total_mismatch' AND explanation ~ 'reports [0-9]+ (sales|refunds) in'`).Scan(&counts, &countsWithCurrency); err != nil {
+		t.Fatal(err)
+	}
+	if counts == 0 || countsWithCurrency != 0 {
+		t.Errorf("%d count mismatches, %d of them with a currency; want some, none with one", counts, countsWithCurrency)
+	}
 	q := db.New(env.pool)
 	if _, err := q.GetLiveGlJournalOfBatch(ctx, &report.Batches[0].ID); err == nil {
 		t.Fatal("a mismatched batch got a GL journal")

@@ -158,6 +158,12 @@ type Discrepancy struct {
 	Explanation             string // plain English
 }
 
+// IsCount reports whether Expected and Actual are numbers of lines (a TotalMismatch of a count
+// measure), not amounts in Currency.
+func (d Discrepancy) IsCount() bool {
+	return d.Measure == "sales_count" || d.Measure == "refund_count"
+}
+
 // Sums are the valid lines of one currency added up by kind, for the GL journal.
 type Sums struct {
 	Sales, Refunds, Fees, Chargebacks, Adjustments decimal.Decimal
