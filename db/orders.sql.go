@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 const countSalesOrders = `-- name: CountSalesOrders :one
@@ -403,4 +405,29 @@ func (q *Queries) RetrySalesOrderPosting(ctx context.Context, id int64) (SalesOr
 		&i.PlacementKey,
 	)
 	return i, err
+}
+
+const setSalesOrderAmounts = `-- name: SetSalesOrderAmounts :exec
+UPDATE sales_orders
+SET subtotal_amount = $1, tax_amount = $2, shipping_amount = $3
+WHERE id = $4 AND syspro_order_number IS NULL
+`
+
+type SetSalesOrderAmountsParams struct {
+	SubtotalAmount decimal.Decimal
+	TaxAmount      decimal.Decimal
+	ShippingAmount decimal.Decimal
+	ID             int64
+}
+
+// SetSalesOrderAmounts re-splits an order's total into subtotal, tax and shipping once its lines
+// are known (an order made from a gateway record that carried none); never once SYSPRO has it.
+func (q *Queries) SetSalesOrderAmounts(ctx context.Context, arg SetSalesOrderAmountsParams) error {
+	_, err := q.db.Exec(ctx, setSalesOrderAmounts,
+		arg.SubtotalAmount,
+		arg.TaxAmount,
+		arg.ShippingAmount,
+		arg.ID,
+	)
+	return err
 }

@@ -78,6 +78,9 @@ func (e *Engine) applyGatewayTxn(ctx context.Context, tx pgx.Tx, q *db.Queries, 
 		switch {
 		case err == nil:
 			order = &o
+			if err := completeOrderLines(ctx, q, r, o, t); err != nil {
+				return err
+			}
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		case makesOrder(t.Kind, status) && parent == nil:
@@ -185,15 +188,7 @@ func (e *Engine) createOrderFromGateway(ctx context.Context, q *db.Queries, r *r
 		return db.SalesOrder{}, err
 	}
 	lines := orderLines(r, t)
-	subtotal, tax := decimal.Zero, decimal.Zero
-	for _, l := range lines {
-		subtotal = subtotal.Add(l.total)
-		tax = tax.Add(l.tax)
-	}
-	shipping := t.Amount.Sub(subtotal).Sub(tax)
-	if shipping.IsNegative() {
-		shipping = decimal.Zero
-	}
+	subtotal, tax, shipping := orderAmounts(lines, t.Amount)
 	shipTo := standardAddress(t.ShipTo)
 	if shipTo == (Address{}) {
 		shipTo = standardAddress(t.Customer.BillTo)
@@ -207,6 +202,29 @@ func (e *Engine) createOrderFromGateway(ctx context.Context, q *db.Queries, r *r
 	if err != nil {
 		return o, fmt.Errorf("sync: create order %s: %w", t.Reference, err)
 	}
+	if err := insertOrderLines(ctx, q, o, lines); err != nil {
+		return o, err
+	}
+	return o, appendEvent(ctx, q, TopicOrder, "order.created", "sales_order", o.ID, map[string]any{
+		"orderId": o.ID, "customerPoNumber": o.CustomerPoNumber, "source": o.Source, "customerId": customer.ID,
+		"customerCode": customer.Code, "currency": o.Currency, "totalAmount": o.TotalAmount, "lines": len(lines),
+	})
+}
+
+// orderAmounts splits an order's total into its lines' subtotal and tax and the rest (shipping).
+func orderAmounts(lines []orderLine, total decimal.Decimal) (subtotal, tax, shipping decimal.Decimal) {
+	for _, l := range lines {
+		subtotal = subtotal.Add(l.total)
+		tax = tax.Add(l.tax)
+	}
+	shipping = total.Sub(subtotal).Sub(tax)
+	if shipping.IsNegative() {
+		shipping = decimal.Zero
+	}
+	return subtotal, tax, shipping
+}
+
+func insertOrderLines(ctx context.Context, q *db.Queries, o db.SalesOrder, lines []orderLine) error {
 	for i, l := range lines {
 		var wh *string
 		if l.warehouse != "" {
@@ -216,13 +234,29 @@ func (e *Engine) createOrderFromGateway(ctx context.Context, q *db.Queries, r *r
 			SalesOrderID: o.ID, LineNumber: int32(i + 1), StockCode: l.stockCode, Description: l.description,
 			Warehouse: wh, Quantity: l.quantity, UnitPrice: l.unitPrice, LineTotal: l.total,
 		}); err != nil {
-			return o, fmt.Errorf("sync: line %d of order %s: %w", i+1, t.Reference, err)
+			return fmt.Errorf("sync: line %d of order %s: %w", i+1, o.CustomerPoNumber, err)
 		}
 	}
-	return o, appendEvent(ctx, q, TopicOrder, "order.created", "sales_order", o.ID, map[string]any{
-		"orderId": o.ID, "customerPoNumber": o.CustomerPoNumber, "source": o.Source, "customerId": customer.ID,
-		"customerCode": customer.Code, "currency": o.Currency, "totalAmount": o.TotalAmount, "lines": len(lines),
-	})
+	return nil
+}
+
+// completeOrderLines gives lines to an order that was made without any: its first gateway record
+// was a follow-on (a capture whose authorization had not arrived yet) that carried none, and t,
+// the same order's record with lines, came after. An order SYSPRO already has is left alone.
+func completeOrderLines(ctx context.Context, q *db.Queries, r *rules, o db.SalesOrder, t GatewayTxn) error {
+	if len(t.Lines) == 0 || o.SysproOrderNumber != nil || o.Status == "cancelled" {
+		return nil
+	}
+	have, err := q.ListSalesOrderLinesByOrderIDs(ctx, []int64{o.ID})
+	if err != nil || len(have) > 0 {
+		return err
+	}
+	lines := orderLines(r, t)
+	if err := insertOrderLines(ctx, q, o, lines); err != nil {
+		return err
+	}
+	subtotal, tax, shipping := orderAmounts(lines, o.TotalAmount)
+	return q.SetSalesOrderAmounts(ctx, db.SetSalesOrderAmountsParams{ID: o.ID, SubtotalAmount: subtotal, TaxAmount: tax, ShippingAmount: shipping})
 }
 
 type orderLine struct {

@@ -339,3 +339,44 @@ func TestShortStockIsReportedAndReceiptsWaitForShipmentByPolicy(t *testing.T) {
 		t.Fatalf("order after shipment: %s", o.Status)
 	}
 }
+
+// Webhooks come out of order: the capture (which carries no lines) arrives before its
+// authorization. The order it makes waits for its lines instead of dying as "no lines", takes
+// them from the authorization, and is posted to SYSPRO with them.
+func TestACaptureBeforeItsAuthorizationMakesAnOrderThatWaitsForItsLines(t *testing.T) {
+	h := newHarness(t, sysprosim.Options{}, hubsync.Config{CreateCustomers: true})
+	auth := sale("WEB-3001", "7200000000000000001", "grace@example.com")
+	auth.Kind = hubsync.KindAuthorization
+	capture := hubsync.GatewayTxn{Gateway: "cybersource", TransactionID: "7200000000000000002", ParentTransactionID: auth.TransactionID,
+		Kind: hubsync.KindCapture, GatewayStatus: "PENDING", Reference: "WEB-3001", Amount: auth.Amount, Currency: "GBP",
+		OccurredAt: auth.OccurredAt.Add(time.Minute), Customer: auth.Customer}
+	apply(t, h, capture)
+	o := orderByPO(t, h, "WEB-3001")
+	if n := countRows(t, h, `SELECT count(*) FROM sales_order_lines WHERE sales_order_id = $1`, o.ID); n != 0 {
+		t.Fatalf("the capture carried no lines, yet the order has %d", n)
+	}
+	time.Sleep(300 * time.Millisecond) // the posting tries (and waits) before the authorization comes
+	apply(t, h, auth)
+	counts := h.waitPostings(t, 30*time.Second)
+	if counts["sales_order/succeeded"] != 1 || counts["sales_order/dead"] != 0 {
+		t.Fatalf("postings: %v\n%s", counts, lastErrors(t, h))
+	}
+	o = orderByPO(t, h, "WEB-3001")
+	if o.Status != "open" || !o.SubtotalAmount.Equal(dec("123.98")) || !o.ShippingAmount.Equal(dec("5.00")) {
+		t.Fatalf("order after its lines came: %+v", o)
+	}
+	var simLines int
+	for _, so := range h.sim.State().SalesOrders {
+		if so.CustomerPoNumber == "WEB-3001" {
+			simLines = len(so.Lines)
+		}
+	}
+	if simLines != 2 {
+		t.Fatalf("SYSPRO has the order with %d lines, want 2", simLines)
+	}
+	// A later record with lines (a redelivery) adds none: the order has its lines.
+	apply(t, h, auth)
+	if n := countRows(t, h, `SELECT count(*) FROM sales_order_lines WHERE sales_order_id = $1`, o.ID); n != 2 {
+		t.Fatalf("lines after a redelivery: %d", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -13,6 +14,11 @@ import (
 	"github.com/payhub/payhub/connectors/syspro"
 	"github.com/payhub/payhub/db"
 )
+
+// orderLinesGrace is how long an order without lines may wait for them before its posting is a
+// business error: webhooks arrive out of order, and a capture that comes before its
+// authorization may carry no lines.
+const orderLinesGrace = 10 * time.Minute
 
 // postSalesOrder adds the canonical order to SYSPRO through SORTOI. The connector looks the
 // customer PO number up first, so a retry after a lost answer finds the order instead of adding it
@@ -62,7 +68,12 @@ func (e *Engine) postSalesOrder(ctx context.Context, p db.ErpPosting) (postingOu
 		})
 	}
 	if len(so.Lines) == 0 {
-		return postingOutcome{}, permanent(fmt.Errorf("sync: order %s has no lines to post", order.CustomerPoNumber))
+		err := fmt.Errorf("sync: order %s has no lines to post", order.CustomerPoNumber)
+		if time.Since(order.CreatedAt) < orderLinesGrace {
+			// Made from a capture that came before its authorization: the lines come with that.
+			return postingOutcome{}, fmt.Errorf("%w yet (waiting up to %v for the gateway record that carries them)", err, orderLinesGrace)
+		}
+		return postingOutcome{}, permanent(err)
 	}
 	short, err := e.checkStock(ctx, so.Lines)
 	if err != nil {

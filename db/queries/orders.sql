@@ -55,3 +55,10 @@ RETURNING *;
 -- RetrySalesOrderPosting moves a failed order back to posting when its posting is reposted.
 -- name: RetrySalesOrderPosting :one
 UPDATE sales_orders SET status = 'posting' WHERE id = $1 AND status = 'failed' RETURNING *;
+
+-- SetSalesOrderAmounts re-splits an order's total into subtotal, tax and shipping once its lines
+-- are known (an order made from a gateway record that carried none); never once SYSPRO has it.
+-- name: SetSalesOrderAmounts :exec
+UPDATE sales_orders
+SET subtotal_amount = sqlc.arg(subtotal_amount), tax_amount = sqlc.arg(tax_amount), shipping_amount = sqlc.arg(shipping_amount)
+WHERE id = sqlc.arg(id) AND syspro_order_number IS NULL;
