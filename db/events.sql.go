@@ -194,6 +194,62 @@ func (q *Queries) ListEventsAfter(ctx context.Context, arg ListEventsAfterParams
 	return items, nil
 }
 
+const listEventsBefore = `-- name: ListEventsBefore :many
+SELECT id, xact_id, topic, kind, subject_type, subject_id, payload, occurred_at, customer_id FROM events
+WHERE topic = $1::text
+  AND (xact_id, id) < ($2::xid8, $3::bigint)
+  AND xact_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xact_id DESC, id DESC
+LIMIT $4
+`
+
+type ListEventsBeforeParams struct {
+	Topic        string
+	BeforeXactID pgtype.Uint64
+	BeforeID     int64
+	RowLimit     int32
+}
+
+// ListEventsBefore reads one topic of the log backwards, newest first: the events before a position
+// (exclusive), under ListEventsAfter's rule (only rows whose transaction is older than every one
+// still running), one page at a time along events_topic_idx. recentEvents reads it from just after
+// LastReadableEvent down: everything at or before that head had committed (or aborted) when the
+// head was read, so every page, whenever it runs, sees the same rows there.
+func (q *Queries) ListEventsBefore(ctx context.Context, arg ListEventsBeforeParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, listEventsBefore,
+		arg.Topic,
+		arg.BeforeXactID,
+		arg.BeforeID,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Event
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.XactID,
+			&i.Topic,
+			&i.Kind,
+			&i.SubjectType,
+			&i.SubjectID,
+			&i.Payload,
+			&i.OccurredAt,
+			&i.CustomerID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const raiseAnomaly = `-- name: RaiseAnomaly :one
 WITH prev AS (SELECT status FROM anomalies WHERE dedupe_key = $5)
 INSERT INTO anomalies (kind, severity, subject_type, subject_id, dedupe_key, summary, details, score, explanation)

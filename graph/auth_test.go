@@ -101,6 +101,7 @@ func queryMatrix(f fixture) map[string]queryCase {
 		"paymentStats": {`{ paymentStats(from: "2026-11-01T00:00:00Z", to: "2026-11-05T00:00:00Z") { groups { count } reviewsPending } }`,
 			backOffce},
 		"settlementDays": {`{ settlementDays(filter: {dateFrom: "2026-10-01", dateTo: "2026-11-30"}) { date batchCount } }`, backOffce},
+		"recentEvents":   {`{ recentEvents(topics: [PAYMENT, FRAUD, ANOMALY]) { cursor events { id } } }`, backOffce},
 	}
 }
 

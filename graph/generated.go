@@ -453,12 +453,19 @@ type ComplexityRoot struct {
 		PaymentByGatewayTransaction func(childComplexity int, gateway model.Gateway, transactionID string) int
 		PaymentStats                func(childComplexity int, from time.Time, to time.Time, bucketMinutes *int) int
 		Payments                    func(childComplexity int, filter *model.PaymentFilter, first *int, after *string) int
+		RecentEvents                func(childComplexity int, topics []model.EventTopic, last *int, filter *model.RecentEventFilter) int
 		Refunds                     func(childComplexity int, filter *model.RefundFilter, first *int, after *string) int
 		SettlementBatch             func(childComplexity int, id string) int
 		SettlementBatches           func(childComplexity int, filter *model.SettlementBatchFilter, first *int, after *string) int
 		SettlementDays              func(childComplexity int, filter model.SettlementDayFilter) int
 		SettlementDiscrepancies     func(childComplexity int, filter *model.SettlementDiscrepancyFilter, first *int, after *string) int
 		Viewer                      func(childComplexity int) int
+	}
+
+	RecentEvents struct {
+		Cursor           func(childComplexity int) int
+		Events           func(childComplexity int) int
+		ScanLimitReached func(childComplexity int) int
 	}
 
 	ReconcileSettlementPayload struct {
@@ -771,6 +778,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	PaymentStats(ctx context.Context, from time.Time, to time.Time, bucketMinutes *int) (*model.PaymentStats, error)
 	SettlementDays(ctx context.Context, filter model.SettlementDayFilter) ([]*model.SettlementDay, error)
+	RecentEvents(ctx context.Context, topics []model.EventTopic, last *int, filter *model.RecentEventFilter) (*model.RecentEvents, error)
 	SettlementBatches(ctx context.Context, filter *model.SettlementBatchFilter, first *int, after *string) (*model.SettlementBatchConnection, error)
 	SettlementBatch(ctx context.Context, id string) (*model.SettlementBatch, error)
 	SettlementDiscrepancies(ctx context.Context, filter *model.SettlementDiscrepancyFilter, first *int, after *string) (*model.SettlementDiscrepancyConnection, error)
@@ -2602,6 +2610,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Payments(childComplexity, args["filter"].(*model.PaymentFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.recentEvents":
+		if e.ComplexityRoot.Query.RecentEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_recentEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.RecentEvents(childComplexity, args["topics"].([]model.EventTopic), args["last"].(*int), args["filter"].(*model.RecentEventFilter)), true
 	case "Query.refunds":
 		if e.ComplexityRoot.Query.Refunds == nil {
 			break
@@ -2663,6 +2682,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RecentEvents.cursor":
+		if e.ComplexityRoot.RecentEvents.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecentEvents.Cursor(childComplexity), true
+	case "RecentEvents.events":
+		if e.ComplexityRoot.RecentEvents.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecentEvents.Events(childComplexity), true
+	case "RecentEvents.scanLimitReached":
+		if e.ComplexityRoot.RecentEvents.ScanLimitReached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecentEvents.ScanLimitReached(childComplexity), true
 
 	case "ReconcileSettlementPayload.queued":
 		if e.ComplexityRoot.ReconcileSettlementPayload.Queued == nil {
@@ -3513,6 +3551,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputPlaceOrderCustomerInput,
 		ec.unmarshalInputPlaceOrderInput,
 		ec.unmarshalInputPlaceOrderLineInput,
+		ec.unmarshalInputRecentEventFilter,
 		ec.unmarshalInputReconcileSettlementInput,
 		ec.unmarshalInputRefundFilter,
 		ec.unmarshalInputRefundPaymentInput,
@@ -3616,7 +3655,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/dashboard.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/settlement.graphqls" "schema/subscription.graphqls"
+//go:embed "schema/auth.graphqls" "schema/backoffice.graphqls" "schema/checkout.graphqls" "schema/customer.graphqls" "schema/dashboard.graphqls" "schema/eventlog.graphqls" "schema/mutation.graphqls" "schema/order.graphqls" "schema/payment.graphqls" "schema/schema.graphqls" "schema/settlement.graphqls" "schema/subscription.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3633,6 +3672,7 @@ var sources = []*ast.Source{
 	{Name: "schema/checkout.graphqls", Input: sourceData("schema/checkout.graphqls"), BuiltIn: false},
 	{Name: "schema/customer.graphqls", Input: sourceData("schema/customer.graphqls"), BuiltIn: false},
 	{Name: "schema/dashboard.graphqls", Input: sourceData("schema/dashboard.graphqls"), BuiltIn: false},
+	{Name: "schema/eventlog.graphqls", Input: sourceData("schema/eventlog.graphqls"), BuiltIn: false},
 	{Name: "schema/mutation.graphqls", Input: sourceData("schema/mutation.graphqls"), BuiltIn: false},
 	{Name: "schema/order.graphqls", Input: sourceData("schema/order.graphqls"), BuiltIn: false},
 	{Name: "schema/payment.graphqls", Input: sourceData("schema/payment.graphqls"), BuiltIn: false},
@@ -4354,6 +4394,18 @@ func (ec *executionContext) childFields_PlaceOrderPayload(ctx context.Context, f
 		return ec.fieldContext_PlaceOrderPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlaceOrderPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RecentEvents(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_RecentEvents_events(ctx, field)
+	case "cursor":
+		return ec.fieldContext_RecentEvents_cursor(ctx, field)
+	case "scanLimitReached":
+		return ec.fieldContext_RecentEvents_scanLimitReached(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecentEvents", field.Name)
 }
 
 func (ec *executionContext) childFields_ReconcileSettlementPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5427,6 +5479,36 @@ func (ec *executionContext) field_Query_payments_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_recentEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "topics",
+		func(ctx context.Context, v any) ([]model.EventTopic, error) {
+			return ec.unmarshalNEventTopic2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopicᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["topics"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RecentEventFilter, error) {
+			return ec.unmarshalORecentEventFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRecentEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
 	return args, nil
 }
 
@@ -13837,6 +13919,68 @@ func (ec *executionContext) fieldContext_Query_settlementDays(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_recentEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recentEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().RecentEvents(ctx, fc.Args["topics"].([]model.EventTopic), fc.Args["last"].(*int), fc.Args["filter"].(*model.RecentEventFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRole(ctx, "DASHBOARD")
+				if err != nil {
+					var zeroVal *model.RecentEvents
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RecentEvents
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecentEvents) graphql.Marshaler {
+			return ec.marshalNRecentEvents2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRecentEvents(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recentEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecentEvents(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_recentEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_settlementBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14097,6 +14241,84 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RecentEvents_events(ctx context.Context, field graphql.CollectedField, obj *model.RecentEvents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecentEvents_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecentEvents_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecentEvents",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecentEvents_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RecentEvents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecentEvents_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecentEvents_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecentEvents", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RecentEvents_scanLimitReached(ctx context.Context, field graphql.CollectedField, obj *model.RecentEvents) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecentEvents_scanLimitReached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScanLimitReached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecentEvents_scanLimitReached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecentEvents", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _ReconcileSettlementPayload_queued(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileSettlementPayload) (ret graphql.Marshaler) {
@@ -19859,6 +20081,64 @@ func (ec *executionContext) unmarshalInputPlaceOrderLineInput(ctx context.Contex
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRecentEventFilter(ctx context.Context, obj any) (model.RecentEventFilter, error) {
+	var it model.RecentEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kinds", "gateway", "customerCode", "anomalyKinds", "severities"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kinds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kinds = data
+		case "gateway":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gateway"))
+			data, err := ec.unmarshalOGateway2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐGateway(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gateway = data
+		case "customerCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerCode = data
+		case "anomalyKinds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("anomalyKinds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AnomalyKinds = data
+		case "severities":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severities"))
+			data, err := ec.unmarshalOAnomalySeverity2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐAnomalySeverityᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severities = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputReconcileSettlementInput(ctx context.Context, obj any) (model.ReconcileSettlementInput, error) {
 	var it model.ReconcileSettlementInput
 	if obj == nil {
@@ -24612,6 +24892,28 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "recentEvents":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_recentEvents(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "settlementBatches":
 			field := field
 
@@ -24691,6 +24993,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var recentEventsImplementors = []string{"RecentEvents"}
+
+func (ec *executionContext) _RecentEvents(ctx context.Context, sel ast.SelectionSet, obj *model.RecentEvents) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recentEventsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecentEvents")
+		case "events":
+			out.Values[i] = ec._RecentEvents_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._RecentEvents_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scanLimitReached":
+			out.Values[i] = ec._RecentEvents_scanLimitReached(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27365,6 +27715,22 @@ func (ec *executionContext) marshalNErpPostingStatus2githubᚗcomᚋpayhubᚋpay
 	return v
 }
 
+func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Event) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvent2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEvent(ctx context.Context, sel ast.SelectionSet, v *model.Event) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -27383,6 +27749,36 @@ func (ec *executionContext) unmarshalNEventTopic2githubᚗcomᚋpayhubᚋpayhub�
 
 func (ec *executionContext) marshalNEventTopic2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopic(ctx context.Context, sel ast.SelectionSet, v model.EventTopic) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNEventTopic2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopicᚄ(ctx context.Context, v any) ([]model.EventTopic, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.EventTopic, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEventTopic2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopic(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNEventTopic2ᚕgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopicᚄ(ctx context.Context, sel ast.SelectionSet, v []model.EventTopic) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventTopic2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐEventTopic(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNExternalSystem2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐExternalSystem(ctx context.Context, v any) (model.ExternalSystem, error) {
@@ -28003,6 +28399,16 @@ func (ec *executionContext) unmarshalNPlaceOrderLineInput2ᚕᚖgithubᚗcomᚋp
 func (ec *executionContext) unmarshalNPlaceOrderLineInput2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐPlaceOrderLineInput(ctx context.Context, v any) (*model.PlaceOrderLineInput, error) {
 	res, err := ec.unmarshalInputPlaceOrderLineInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRecentEvents2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRecentEvents(ctx context.Context, sel ast.SelectionSet, v *model.RecentEvents) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RecentEvents(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNReconcileSettlementInput2githubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementInput(ctx context.Context, v any) (model.ReconcileSettlementInput, error) {
@@ -29427,6 +29833,14 @@ func (ec *executionContext) marshalOPlaceOrderPayload2ᚖgithubᚗcomᚋpayhub�
 		return graphql.Null
 	}
 	return ec._PlaceOrderPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORecentEventFilter2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐRecentEventFilter(ctx context.Context, v any) (*model.RecentEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRecentEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOReconcileSettlementPayload2ᚖgithubᚗcomᚋpayhubᚋpayhubᚋgraphᚋmodelᚐReconcileSettlementPayload(ctx context.Context, sel ast.SelectionSet, v *model.ReconcileSettlementPayload) graphql.Marshaler {

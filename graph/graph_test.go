@@ -741,9 +741,10 @@ func TestListsBatchTheirLookups(t *testing.T) {
 		}
 	}
 	// One list query plus one batched query per relation (orders, customers, parents, lines,
-	// order payments, links) is 7, and the API key's lookup (and its first use) 2 more; a slow machine (or -race) splits some batch windows and adds a
-	// few. Without batching it is over 600.
-	if queries > 40 {
+	// order payments, links) is 7, and the API key's lookup (and its first use) 2 more; a slow
+	// machine (or -race, with other tests running in parallel) splits batch windows and adds some
+	// (42 seen once). Without batching it is over 600.
+	if queries > 100 {
 		t.Errorf("page of 120 payments with relations took %d queries; lookups are not batched", queries)
 	}
 	t.Logf("120 payments with 6 relations: %d queries", queries)

@@ -50,6 +50,19 @@ WHERE xact_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY xact_id DESC, id DESC
 LIMIT 1;
 
+-- ListEventsBefore reads one topic of the log backwards, newest first: the events before a position
+-- (exclusive), under ListEventsAfter's rule (only rows whose transaction is older than every one
+-- still running), one page at a time along events_topic_idx. recentEvents reads it from just after
+-- LastReadableEvent down: everything at or before that head had committed (or aborted) when the
+-- head was read, so every page, whenever it runs, sees the same rows there.
+-- name: ListEventsBefore :many
+SELECT * FROM events
+WHERE topic = sqlc.arg(topic)::text
+  AND (xact_id, id) < (sqlc.arg(before_xact_id)::xid8, sqlc.arg(before_id)::bigint)
+  AND xact_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY xact_id DESC, id DESC
+LIMIT sqlc.arg(row_limit);
+
 -- HasEventsAfter says whether any committed event lies after a position. Right after
 -- ListEventsAfter has read everything readable, true means events that committed but cannot be
 -- read yet, because an older transaction is still running: a reader then looks again shortly,

@@ -442,6 +442,42 @@ type PlaceOrderPayload struct {
 type Query struct {
 }
 
+// Narrows recentEvents: the same fields as the subscriptions' filters (PaymentEventFilter,
+// FraudEventFilter, AnomalyEventFilter), meaning the same. Every field given must match, and a field
+// matches only events it can be said of: gateway and customerCode only PAYMENT and FRAUD events,
+// anomalyKinds and severities only ANOMALY events (so with gateway set, no anomaly is returned). An
+// empty list matches nothing.
+type RecentEventFilter struct {
+	// Only these kinds, e.g. ["payment.recorded", "anomaly.raised"].
+	Kinds []string `json:"kinds,omitempty"`
+	// Only events of payments at this gateway (webhooks received: from this gateway; fraud reviews: of payments at this gateway).
+	Gateway *Gateway `json:"gateway,omitempty"`
+	// Only events of this customer's payments and orders (SYSPRO customer code), as the payment or order stood when the event was written.
+	CustomerCode *string `json:"customerCode,omitempty"`
+	// Only anomalies of these kinds, e.g. ["erp_posting_dead"].
+	AnomalyKinds []string `json:"anomalyKinds,omitempty"`
+	// Only anomalies of these severities.
+	Severities []AnomalySeverity `json:"severities,omitempty"`
+}
+
+// What recentEvents read: the newest events asked for, and where the subscriptions go on from.
+type RecentEvents struct {
+	// The newest matching events, oldest first (the order the subscriptions deliver in); at most `last`. Rendered as the subscriptions render them.
+	Events []*Event `json:"events"`
+	// Where the log stood when it was read: pass it as `after` to each subscription of the topics
+	// asked (paymentEvents, fraudEvents, anomalyEvents, each with the same filter) and together they
+	// deliver every event that comes after those returned, exactly once, those of transactions still
+	// running during the read included. One cursor serves every topic: it is the log's
+	// readable head at the read, a position every event of every topic lies either at or before (and
+	// was then readable, so it was returned if it was among the newest matching) or after (and is
+	// delivered by the subscription). It is the head also when no event is returned; on an empty log
+	// it is the start of the log, so that subscribing with it misses nothing either. Opaque.
+	Cursor string `json:"cursor"`
+	// True when the read stopped after looking at 10,000 events of the topics with fewer than `last`
+	// matching: older matching events may exist (the subscriptions do not deliver those).
+	ScanLimitReached bool `json:"scanLimitReached"`
+}
+
 // What reconcileSettlement takes.
 type ReconcileSettlementInput struct {
 	// Names this request: a repeat with the same key answers what the first did (see Mutation).

@@ -1,6 +1,13 @@
 // The live feed: payment, fraud and anomaly events over one graphql-ws client (protocol
 // graphql-transport-ws) on /graphql.
 //
+// Opening. When the feed starts, and whenever the filters change, it has no cursor yet: it first
+// reads the newest events the filters take (the recentEvents query, over HTTP), shows them, and
+// then subscribes every topic with `after` = the cursor that read returned, which is where the
+// log stood when it was read. The subscriptions deliver exactly what came after it, those of
+// transactions still running during the read included, so nothing falls between the read and
+// the live events and nothing shows twice. If the read fails, the feed goes on from now.
+//
 // Resuming. Each topic's last `cursor` is kept. The client's own reconnection would resubscribe
 // with the variables of the first subscribe, so it is switched off (retryAttempts 0) and this
 // module reconnects itself: when the socket closes it waits (1 s, 2 s, 4 s, ... 30 s, shown as
@@ -9,10 +16,12 @@
 // SUBSCRIBER_TOO_SLOW or SHUTTING_DOWN is resubscribed from the cursor its error names. Events
 // are de-duplicated by id, so nothing shows twice.
 import { createClient } from 'graphql-ws/client';
+import { gql } from './api.js';
 import { Store } from './store.js';
-import { EVENT_KINDS, SUBSCRIPTIONS } from './queries.js';
+import { EVENT_KINDS, RECENT_EVENTS, SUBSCRIPTIONS } from './queries.js';
 
 export const FEED_CAP = 500; // rows kept in the feed
+const HISTORY_SIZE = 100; // recent events shown when the feed opens
 const SEEN_CAP = 5000; // event ids remembered for de-duplication
 const MAX_BACKOFF_S = 30;
 const SILENCE_LIMIT_MS = 45_000; // the server pings every 15 s: this long without a word, the socket is dead
@@ -43,6 +52,9 @@ export class LiveFeed {
     this.generation = 0; // bumped per socket: callbacks of an older one are ignored
     this.subs = {}; // topic -> { token, dispose }
     this.subToken = 0;
+    this.needHistory = false; // no cursor yet: read the recent events before subscribing
+    this.historyToken = 0; // bumped per read of the recent events: an older read's answer is ignored
+    this.retired = []; // subscriptions of the old filters, kept (ignored) until the new ones are on
     this.timer = null;
     this.watchdog = null;
     this.lastHeard = 0;
@@ -59,6 +71,7 @@ export class LiveFeed {
     this.key = key;
     this.onRefused = onRefused;
     this.attempt = 0;
+    this.needHistory = true;
     this.connect();
   }
 
@@ -67,6 +80,8 @@ export class LiveFeed {
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
     this.generation++;
+    this.historyToken++;
+    this.needHistory = false;
     this.disposeClient();
     this.cursors = {};
     this.seen.clear();
@@ -74,16 +89,22 @@ export class LiveFeed {
     this.status.set({ state: 'closed', retryAt: null, attempt: 0, error: null });
   }
 
-  // setFilters resubscribes every topic with the new filters, from each topic's last cursor.
-  // The rows shown so far were chosen by the old filters, so the list starts again.
+  // setFilters starts the feed again with the new filters: the rows shown so far were chosen by
+  // the old ones, so the list starts again from the recent events the new ones take, and every
+  // topic is subscribed anew from there.
   setFilters(filters) {
     this.filters = { ...filters };
     this.events.set([]);
-    if (!this.client) return;
-    const old = this.subs;
+    this.cursors = {};
+    this.seen.clear();
+    this.needHistory = true;
+    this.historyToken++; // a read for the old filters still under way is of no use
+    if (!this.client) return; // the reconnect reads them
+    // The old subscriptions are disposed of once the new ones are on, so that the socket stays
+    // open meanwhile; what they still deliver is ignored (they are no longer in this.subs).
+    this.retired.push(...Object.values(this.subs));
     this.subs = {};
-    this.subscribeAll(this.generation); // the new ones first: the socket stays open
-    for (const s of Object.values(old)) s.dispose();
+    this.subscribeAll(this.generation);
   }
 
   // The topics the filters leave something to show in, with each one's filter.
@@ -151,6 +172,7 @@ export class LiveFeed {
     const c = this.client;
     this.client = null;
     this.subs = {};
+    this.retired = []; // the client's end ends them
     if (c) c.dispose().catch(() => {}); // a socket that never opened rejects: nothing to close
   }
 
@@ -187,7 +209,59 @@ export class LiveFeed {
   }
 
   subscribeAll(gen) {
+    if (this.needHistory) {
+      this.loadHistory(gen); // subscribes once it has read
+      return;
+    }
     for (const { topic, filter } of this.plan()) this.subscribe(gen, topic, filter);
+    const old = this.retired;
+    this.retired = [];
+    for (const s of old) s.dispose();
+  }
+
+  // loadHistory reads the newest events the filters take, shows them, and subscribes every topic
+  // from the cursor of that read (see "Opening" above).
+  async loadHistory(gen) {
+    const token = ++this.historyToken;
+    const plan = this.plan();
+    const f = this.filters;
+    const filter = {};
+    if (f.kind) filter.kinds = [f.kind];
+    if (f.gateway) filter.gateway = f.gateway;
+    if (f.customerCode) filter.customerCode = f.customerCode;
+    const variables = { topics: plan.map((p) => p.topic), last: HISTORY_SIZE, filter: Object.keys(filter).length ? filter : null };
+    let recent = null;
+    let failure = null;
+    try {
+      recent = (await gql(RECENT_EVENTS, variables, { key: this.key })).recentEvents;
+    } catch (err) {
+      failure = err;
+    }
+    // Superseded: the filters changed, the feed stopped, or another socket took over (which reads
+    // again).
+    if (token !== this.historyToken || gen !== this.generation || !this.key) return;
+    this.needHistory = false;
+    if (recent) {
+      for (const { topic } of plan) this.cursors[topic] = recent.cursor;
+      this.showHistory(recent.events);
+    } else {
+      this.status.set({ ...this.status.get(), error: `recent events: ${failure?.message || 'no answer'} (the feed shows new events only)` });
+    }
+    this.subscribeAll(gen);
+  }
+
+  // showHistory adds the rows of the recent events (oldest first) below whatever is shown. They
+  // are not news: the listeners are not told of them, and they do not count as received; each
+  // row's shownAt is still when it is first on screen.
+  showHistory(evs) {
+    const rows = [];
+    for (let i = evs.length - 1; i >= 0; i--) {
+      const ev = evs[i];
+      if (this.seen.has(ev.id)) continue;
+      this.remember(ev.id);
+      rows.push({ ...ev, receivedAt: Date.now(), shownAt: 0, history: true });
+    }
+    if (rows.length) this.events.set([...this.events.get(), ...rows].slice(0, FEED_CAP));
   }
 
   subscribe(gen, topic, filter) {
@@ -267,20 +341,25 @@ export class LiveFeed {
       this.stats.duplicates++;
       return;
     }
-    this.seen.add(ev.id);
-    if (this.seen.size > SEEN_CAP) {
-      const drop = this.seen.size - SEEN_CAP;
-      let i = 0;
-      for (const id of this.seen) {
-        if (i++ >= drop) break;
-        this.seen.delete(id);
-      }
-    }
+    this.remember(ev.id);
     const row = { ...ev, receivedAt: Date.now(), shownAt: 0 };
     const list = this.events.get();
     const next = list.length >= FEED_CAP ? [row, ...list.slice(0, FEED_CAP - 1)] : [row, ...list];
     this.events.set(next);
     for (const l of this.listeners) l(row);
+  }
+
+  // remember adds an event id to those seen, forgetting the oldest beyond SEEN_CAP.
+  remember(id) {
+    this.seen.add(id);
+    if (this.seen.size > SEEN_CAP) {
+      const drop = this.seen.size - SEEN_CAP;
+      let i = 0;
+      for (const old of this.seen) {
+        if (i++ >= drop) break;
+        this.seen.delete(old);
+      }
+    }
   }
 }
 

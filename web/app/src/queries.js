@@ -35,6 +35,13 @@ export const SUBSCRIPTIONS = {
   },
 };
 
+// The newest events the feed's filters take, oldest first, read before it subscribes, and the cursor
+// every topic's subscription goes on from (schema/eventlog.graphqls). The same selection as the
+// subscriptions, so that a row looks the same whichever brought it.
+export const RECENT_EVENTS = `query RecentEvents($topics: [EventTopic!]!, $last: Int, $filter: RecentEventFilter) {
+  recentEvents(topics: $topics, last: $last, filter: $filter) { cursor events { ${EVENT} } }
+}`;
+
 // The kinds each topic's events come in (sync/*.go appendEvent calls).
 export const EVENT_KINDS = {
   PAYMENT: [
