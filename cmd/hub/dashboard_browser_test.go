@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/payhub/payhub/cmd/internal/simulators"
 	"github.com/payhub/payhub/cmd/internal/traffic"
+	"github.com/payhub/payhub/connectors/opayo/opayosim"
 	"github.com/payhub/payhub/db"
 	"github.com/payhub/payhub/graph/auth"
 )
@@ -25,9 +27,10 @@ import (
 // The operations dashboard in a real browser: Debian's Chromium driven by playwright-core
 // (web/app/e2e/dashboard.e2e.mjs) against the hub, its simulators and demo orders, as `hub demo`
 // runs them. This harness makes the data the script needs (a dead posting whose cause is then
-// cured in SYSPRO, an open fraud review, a numbered order), serves the script a trigger that
-// places a payment at a moment of its choosing, runs the script, and checks afterwards, through
-// the API, what the page's clicks did. The script saves screenshots and results.json to
+// cured in SYSPRO, an open fraud review, a numbered order, and an Opayo settlement day that is
+// over, misreported by the gateway and reconciled as MISMATCHED: see settleOpayoDay), serves the
+// script a trigger that places a payment at a moment of its choosing, runs the script, and checks
+// afterwards, through the API, what the page's clicks did. The script saves screenshots and results.json to
 // PAYHUB_ARTIFACTS (default: artifacts/dashboard at the repository's root).
 //
 // It needs node, Chromium (CHROMIUM, default /usr/bin/chromium) and web/app's npm packages
@@ -117,8 +120,11 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	hubURL := simulators.BaseURL(hubAddr)
+	// Opayo's clock starts in the past and stands still until moved: its payments then belong to a
+	// settlement day that is over (settleOpayoDay).
 	sims, err := simulators.Start(simulators.Options{SysproAddr: "127.0.0.1:0", OpayoAddr: "127.0.0.1:0", CybersourceAddr: "127.0.0.1:0",
-		WebhookURL: hubURL + "/webhooks/cybersource", Credentials: simulators.DefaultCredentials()})
+		WebhookURL: hubURL + "/webhooks/cybersource", Credentials: simulators.DefaultCredentials(),
+		OpayoClockStart: time.Now().Add(-opayoClockBack)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +182,16 @@ func TestDashboardInABrowser(t *testing.T) {
 		defer shop.Unlock()
 		return gen.Place(ctx, c)
 	}
+	settling := dateOpayoPayments(t, sims.OpayoURL())
+	var opayoRefs []string
 	for _, c := range []traffic.Category{traffic.CleanSale, traffic.FraudReview, traffic.BadStock, traffic.CleanSale,
-		traffic.Decline, traffic.Refunded, traffic.OpayoPayment, traffic.FraudReview} {
-		if _, err := place(c); err != nil {
+		traffic.Decline, traffic.Refunded, traffic.OpayoPayment, traffic.FraudReview, traffic.OpayoPayment, traffic.OpayoPayment} {
+		ref, err := place(c)
+		if err != nil {
 			t.Fatalf("placing a %s order: %v\n%s", c, err, shopLog.String())
+		}
+		if c == traffic.OpayoPayment {
+			opayoRefs = append(opayoRefs, ref)
 		}
 	}
 	gen.Orders, gen.Rate = 20, 20
@@ -250,6 +262,17 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// The Opayo day the script reconciles in the page: closed with one payment left out.
+	var day settledDay
+	if settling.skip == "" {
+		day = settleOpayoDay(t, hubURL, financeKey, sims.OpayoURL(), opayoRefs)
+		if day.date != settling.date {
+			t.Fatalf("Opayo settled the payments of %s in a batch of %s", settling.date, day.date)
+		}
+	} else {
+		t.Logf("no settlement day for the script: %s", settling.skip)
+	}
+
 	trigger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/payment" {
 			http.NotFound(w, r)
@@ -274,6 +297,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// This run's artefacts only: an earlier run's failure screenshot would mislead.
+	for _, pattern := range []string{"*.png", "*.csv", "results.json"} {
+		old, _ := filepath.Glob(filepath.Join(artifacts, pattern))
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
 	script, err := filepath.Abs(browserScript)
 	if err != nil {
 		t.Fatal(err)
@@ -287,6 +317,10 @@ func TestDashboardInABrowser(t *testing.T) {
 		"PAYHUB_TRIGGER_URL="+trigger.URL, "PAYHUB_DEAD_POSTING_ID="+deadID,
 		"PAYHUB_FRAUD_REVIEW_ID="+reviewID, "PAYHUB_FRAUD_PAYMENT_ID="+reviewPaymentID,
 		"PAYHUB_ORDER_PO="+orderPO, "PAYHUB_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
+	if day.date != "" {
+		cmd.Env = append(cmd.Env, "PAYHUB_SETTLEMENT_GATEWAY=OPAYO", "PAYHUB_SETTLEMENT_DAY="+day.date,
+			"PAYHUB_SETTLEMENT_REFERENCE="+day.reference, "PAYHUB_SETTLEMENT_BATCH_ID="+day.batchID)
+	}
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser script:\n%s", out)
 	if err != nil {
@@ -314,8 +348,236 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("after the page's actions: posting %s, payment %s, review %s; want SUCCEEDED, VOIDED, REJECTED",
 			after.Dead.Status, after.Payment.Status, after.Review.Status)
 	}
+	if day.date != "" {
+		// The batch the page accepted: ACCEPTED by the finance key with its note (or already
+		// JOURNAL_POSTED), none of its discrepancies left open.
+		var batch struct {
+			Node struct {
+				Status         string
+				AcceptedBy     *string
+				AcceptanceNote *string
+				Discrepancies  []struct{ Kind, Status string }
+			}
+		}
+		gqlCall(t, hubURL, financeKey, `query($id: ID!) { node(id: $id) { ... on SettlementBatch {
+			status acceptedBy acceptanceNote discrepancies { kind status } } } }`, map[string]any{"id": day.batchID}, &batch)
+		b := batch.Node
+		if b.Status != "ACCEPTED" && b.Status != "JOURNAL_POSTED" {
+			t.Errorf("after the page's Accept batch: batch %s of OPAYO %s is %s, want ACCEPTED or JOURNAL_POSTED", day.batchID, day.date, b.Status)
+		}
+		if b.AcceptedBy == nil || *b.AcceptedBy != "finance clerk" || b.AcceptanceNote == nil || *b.AcceptanceNote == "" {
+			t.Errorf("the accepted batch says accepted by %v with note %v, want the finance key's name and a note", b.AcceptedBy, b.AcceptanceNote)
+		}
+		for _, d := range b.Discrepancies {
+			if d.Status == "OPEN" {
+				t.Errorf("the accepted batch still has an open %s discrepancy", d.Kind)
+			}
+		}
+	}
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
-	if len(shots) < 14 { // seven views at two widths
-		t.Errorf("%d screenshots in %s, want at least 14", len(shots), artifacts)
+	want := 14 // seven views at two widths
+	if day.date != "" {
+		want += 2 // and the reconciled day's report at both
+	}
+	if len(shots) < want {
+		t.Errorf("%d screenshots in %s, want at least %d", len(shots), artifacts, want)
+	}
+}
+
+// The Opayo simulator's clock starts opayoClockBack before the test; right before the Opayo
+// payments it is moved to opayoPaymentAge before the wall clock, and stands still there while
+// they are placed. Why not leave it 30 hours back: the hub learns of Pi payments only by polling
+// Reporting for transactions started since its cursor, never more than 24 hours (and a 15 minute
+// overlap) back (sync/opayo_source.go: opayoPollLookback), so payments dated 30 hours back are
+// never recorded and could not be missing from a settlement. Why not later: reconcileSettlement
+// takes only a day that is over (before today, UTC). 24h10m back is inside the poll's window,
+// with five minutes to spare, and on a London day that is over, except from 23:10 UTC in British
+// Summer Time (00:10 London): then the settlement day is left out (dateOpayoPayments says why).
+const (
+	opayoClockBack  = 30 * time.Hour
+	opayoPaymentAge = 24*time.Hour + 10*time.Minute
+)
+
+// opayoSettling is the London day the Opayo payments are dated on; skip says why no settlement
+// day can be made now (empty when one can).
+type opayoSettling struct {
+	date, skip string
+}
+
+// dateOpayoPayments moves the Opayo simulator's clock forward to opayoPaymentAge before now, where
+// the payments about to be placed are stamped.
+func dateOpayoPayments(t *testing.T, opayoURL string) opayoSettling {
+	t.Helper()
+	var clock struct{ Now time.Time }
+	simControl(t, http.MethodGet, opayoURL+"/_sim/clock", "", &clock)
+	at := time.Now().Add(-opayoPaymentAge).Truncate(time.Second)
+	if d := at.Sub(clock.Now); d > 0 {
+		simControl(t, http.MethodPost, opayoURL+"/_sim/clock", fmt.Sprintf(`{"advance":%q}`, d.String()), &clock)
+	}
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := opayoSettling{date: clock.Now.In(london).Format(time.DateOnly)}
+	if today := time.Now().UTC().Format(time.DateOnly); s.date >= today {
+		s.skip = fmt.Sprintf("the Opayo payments are dated %s London time, on a day that is not over in UTC (%s); "+
+			"an earlier date would be outside the hub's 24-hour Reporting poll", clock.Now.In(london).Format(time.DateTime), today)
+	}
+	return s
+}
+
+// settledDay is what the script needs of the Opayo settlement day: its date, the batch's global
+// ID and the merchant reference of the payment the batch left out.
+type settledDay struct {
+	date, batchID, reference string
+}
+
+// settleOpayoDay makes a settlement day go wrong through the real paths: once the hub has recorded
+// the Opayo payments refs (placed on a day that is over), the simulator is told to leave the
+// first one out of the batch's detail, its clock is moved past the London midnight that closes
+// the batch, and the day is reconciled with reconcileSettlement. It waits until the batch is
+// MISMATCHED with the payment UNMATCHED_PAYMENT and the count a TOTAL_MISMATCH.
+func settleOpayoDay(t *testing.T, hubURL, financeKey, opayoURL string, refs []string) settledDay {
+	t.Helper()
+	if len(refs) < 2 {
+		t.Fatalf("%d Opayo payments placed; the settlement day needs at least two", len(refs))
+	}
+	// The hub learns of Pi payments from Reporting, on its next poll.
+	eventually(t, 60*time.Second, func() string {
+		var out struct {
+			Payments struct {
+				Nodes []struct{ MerchantReference, Status string }
+			}
+		}
+		gqlCall(t, hubURL, financeKey, `{ payments(filter: {gateway: OPAYO}, first: 100) { nodes { merchantReference status } } }`, nil, &out)
+		for _, ref := range refs {
+			if !slices.ContainsFunc(out.Payments.Nodes, func(p struct{ MerchantReference, Status string }) bool {
+				return p.MerchantReference == ref && p.Status == "CAPTURED"
+			}) {
+				return fmt.Sprintf("the hub has no captured Opayo payment %s yet: %+v", ref, out.Payments.Nodes)
+			}
+		}
+		return ""
+	})
+	omitted := refs[0]
+	var state opayosim.Snapshot
+	simControl(t, http.MethodGet, opayoURL+"/_sim/state", "", &state)
+	var txID string
+	for _, tx := range state.Transactions {
+		if tx.VendorTxCode == omitted {
+			txID = tx.TransactionID
+		}
+	}
+	if txID == "" {
+		t.Fatalf("the Opayo simulator has no transaction %s", omitted)
+	}
+	simControl(t, http.MethodPost, opayoURL+"/_sim/settlement-quirks", fmt.Sprintf(`{"omit":[%q]}`, txID), nil)
+
+	// Close the day: just past the London midnight that ends it (the clock stays behind the wall
+	// clock, as a gateway's would).
+	var clock struct{ Now time.Time }
+	simControl(t, http.MethodGet, opayoURL+"/_sim/clock", "", &clock)
+	london, _ := time.LoadLocation("Europe/London")
+	y, m, d := clock.Now.In(london).Date()
+	midnight := time.Date(y, m, d+1, 0, 0, 0, 0, london)
+	simControl(t, http.MethodPost, opayoURL+"/_sim/clock", fmt.Sprintf(`{"advance":%q}`, (midnight.Sub(clock.Now)+time.Minute).String()), nil)
+	simControl(t, http.MethodGet, opayoURL+"/_sim/state", "", &state)
+	var day settledDay
+	var gatewayBatch string
+	for _, b := range state.Batches {
+		if slices.Contains(b.TransactionIDs, txID) {
+			if !slices.Contains(b.OmittedTransactionIDs, txID) {
+				t.Fatalf("Opayo batch %s settled %s without leaving it out: %+v", b.BatchID, omitted, b)
+			}
+			day.date, gatewayBatch = b.BusinessDay, b.BatchID
+		}
+	}
+	if day.date == "" {
+		t.Fatalf("no Opayo batch settled %s after the clock passed %s: %+v", omitted, midnight, state.Batches)
+	}
+
+	// Reconcile the day. A request made while the hub's own reconciliation of that day (its
+	// periodic import, which also runs on start) is under way answers queued but adds nothing (the
+	// job is unique per day among waiting and running ones), and that run may have read the
+	// gateway's batches before the day closed. So while nothing of the day is imported, it is asked
+	// again every 5 seconds, as a clerk would press "Reconcile again".
+	var asked time.Time
+	reconcile := func() {
+		var queued struct {
+			ReconcileSettlement struct {
+				Queued     bool
+				UserErrors []struct{ Code, Message string }
+			}
+		}
+		gqlCall(t, hubURL, financeKey, `mutation($input: ReconcileSettlementInput!) {
+			reconcileSettlement(input: $input) { queued userErrors { code message } } }`,
+			map[string]any{"input": map[string]any{"idempotencyKey": fmt.Sprintf("e2e-reconcile-%s-%d", day.date, time.Now().UnixNano()),
+				"gateway": "OPAYO", "date": day.date}}, &queued)
+		if !queued.ReconcileSettlement.Queued {
+			t.Fatalf("reconcileSettlement OPAYO %s was not queued: %+v", day.date, queued.ReconcileSettlement.UserErrors)
+		}
+		asked = time.Now()
+	}
+	reconcile()
+	eventually(t, 60*time.Second, func() string {
+		var out struct {
+			SettlementBatches struct {
+				Nodes []struct{ ID, BatchID, Status string }
+			}
+			SettlementDiscrepancies struct {
+				Nodes []struct {
+					Kind, Status      string
+					MerchantReference *string
+				}
+			}
+		}
+		gqlCall(t, hubURL, financeKey, `query($day: Date!) {
+			settlementBatches(filter: {gateway: OPAYO, dateFrom: $day, dateTo: $day}) { nodes { id batchId status } }
+			settlementDiscrepancies(filter: {gateway: OPAYO, date: $day}, first: 100) { nodes { kind status merchantReference } }
+		}`, map[string]any{"day": day.date}, &out)
+		day.batchID = ""
+		for _, b := range out.SettlementBatches.Nodes {
+			if b.BatchID == gatewayBatch && b.Status == "MISMATCHED" {
+				day.batchID = b.ID
+			}
+		}
+		if len(out.SettlementBatches.Nodes) == 0 && time.Since(asked) > 5*time.Second {
+			reconcile() // nothing imported yet: the request may have been swallowed
+		}
+		var unmatched, totals bool
+		for _, d := range out.SettlementDiscrepancies.Nodes {
+			unmatched = unmatched || d.Kind == "UNMATCHED_PAYMENT" && d.Status == "OPEN" && d.MerchantReference != nil && *d.MerchantReference == omitted
+			totals = totals || d.Kind == "TOTAL_MISMATCH" && d.Status == "OPEN"
+		}
+		if day.batchID == "" || !unmatched || !totals {
+			return fmt.Sprintf("OPAYO %s is not reconciled as MISMATCHED with %s unmatched and a total mismatch: batches %+v, discrepancies %+v",
+				day.date, omitted, out.SettlementBatches.Nodes, out.SettlementDiscrepancies.Nodes)
+		}
+		return ""
+	})
+	day.reference = omitted
+	t.Logf("OPAYO %s: batch %s MISMATCHED, %s left out", day.date, gatewayBatch, omitted)
+	return day
+}
+
+// simControl calls a simulator's /_sim control route and decodes its 200 answer into out (nil:
+// not decoded); any other answer fails the test.
+func simControl(t *testing.T, method, url, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s %s: HTTP %d: %s", method, url, body, resp.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, url, err, raw)
+		}
 	}
 }

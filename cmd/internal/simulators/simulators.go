@@ -69,6 +69,12 @@ type Options struct {
 	WebhookURL string
 	// SysproSeed is loaded on top of sysprosim.DefaultSeed when set.
 	SysproSeed *sysprosim.Seed
+	// OpayoClockStart starts the Opayo simulator's clock at this time (opayosim.Options.Start);
+	// zero follows the wall clock. A set clock stands still at that time until it is advanced
+	// (POST /_sim/clock {"advance":"…"}): every transaction is stamped with it and the midnight
+	// settlement runs only when an advance passes a London midnight. Starting it in the past lets
+	// a test make payments of a day that is over, then close that day's batch on purpose.
+	OpayoClockStart time.Time
 	Credentials
 }
 
@@ -117,6 +123,7 @@ func Start(o Options) (*Set, error) {
 		s.opayoSim = opayosim.New(opayosim.Options{
 			IntegrationKey: o.Opayo.IntegrationKey, IntegrationPassword: o.Opayo.IntegrationPassword,
 			Vendor: o.Opayo.Vendor, ReportingUser: o.Opayo.ReportingUser, ReportingPassword: o.Opayo.ReportingPassword,
+			Start: o.OpayoClockStart,
 		})
 		s.opayo = &running{s.opayoSim, ln}
 		s.opayoURL = BaseURL(ln.Addr())

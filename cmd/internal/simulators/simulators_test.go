@@ -2,6 +2,7 @@ package simulators
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -90,4 +91,31 @@ func TestStartReleasesEverythingWhenAnAddressIsBusy(t *testing.T) {
 		t.Fatalf("the SYSPRO address was not released: %v", err)
 	}
 	ln.Close()
+}
+
+func TestOpayoClockStartSetsTheOpayoSimulatorsClock(t *testing.T) {
+	start := time.Date(2026, 3, 14, 22, 30, 0, 0, time.UTC)
+	set, err := Start(Options{OpayoAddr: "127.0.0.1:0", Credentials: DefaultCredentials(), OpayoClockStart: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- set.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	resp, err := http.Get(set.OpayoURL() + "/_sim/clock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var clock struct{ Now time.Time }
+	if err := json.NewDecoder(resp.Body).Decode(&clock); err != nil {
+		t.Fatal(err)
+	}
+	if !clock.Now.Equal(start) {
+		t.Errorf("the Opayo simulator's clock says %s, want %s", clock.Now, start)
+	}
 }

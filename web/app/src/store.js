@@ -1,5 +1,5 @@
 // A tiny observable value and the hook that re-renders a component when it changes.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 
 export class Store {
   constructor(value) {
@@ -19,9 +19,16 @@ export class Store {
   }
 }
 
-// useStore returns the store's value and re-renders whenever it is set.
+// useStore returns the store's value and re-renders whenever it is set. It subscribes as soon as
+// the component is in the page, and a value set between the render and the subscription (say, the
+// route changed the instant after sign-in) re-renders at once instead of being missed.
 export function useStore(store) {
+  const value = store.get();
   const [, force] = useState(0);
-  useEffect(() => store.subscribe(() => force((n) => n + 1)), [store]);
-  return store.get();
+  useLayoutEffect(() => {
+    const unsubscribe = store.subscribe(() => force((n) => n + 1));
+    if (store.get() !== value) force((n) => n + 1);
+    return unsubscribe;
+  }, [store]);
+  return value;
 }
