@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/shopspring/decimal"
 
 	"github.com/payhub/payhub/connectors/cybersource"
@@ -973,8 +974,18 @@ func (e *Engine) EnqueueReconcileDay(ctx context.Context, gateway string, day ti
 	if err := dayIsOver(day); err != nil {
 		return err
 	}
-	_, err = e.river.Insert(ctx, settlementDayArgs{Gateway: gateway, Day: day.Format(time.DateOnly)}, nil)
-	return err
+	res, err := e.river.Insert(ctx, settlementDayArgs{Gateway: gateway, Day: day.Format(time.DateOnly)}, nil)
+	if err != nil {
+		return err
+	}
+	// A day is reconciled by one job at a time. One that waits to start will read the reports as
+	// they are now, so this request is served by it; one already running may have read them
+	// before what this request is about, so say so rather than answer "queued" for nothing.
+	if res.UniqueSkippedAsDuplicate && res.Job != nil && res.Job.State == rivertype.JobStateRunning {
+		return userErr(ErrCodeReconciliationRunning, "the %s settlement of %s is being reconciled right now; ask again once it is done (watch settlementBatches)",
+			gateway, day.Format(time.DateOnly))
+	}
+	return nil
 }
 
 // dayIsOver refuses a business day that has not ended: its settlement cannot be complete.

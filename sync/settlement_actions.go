@@ -17,6 +17,7 @@ const (
 	ErrCodeDiscrepancyNotOpen     = "DISCREPANCY_NOT_OPEN"
 	ErrCodeUnknownGateway         = "UNKNOWN_GATEWAY"
 	ErrCodeSettlementDateInFuture = "SETTLEMENT_DATE_IN_FUTURE"
+	ErrCodeReconciliationRunning  = "RECONCILIATION_RUNNING"
 )
 
 // AcceptSettlementBatch is finance accepting a mismatched batch as it stands: its open

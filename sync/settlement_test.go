@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -323,5 +324,37 @@ func waitJournalPosted(t *testing.T, env *settleEnv, batchID int64) db.GlJournal
 			t.Fatalf("journal of batch %d not posted (%+v, %v); postings: %v", batchID, j, err, dead)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Asking for a day that is being reconciled right now is said to be so, not answered "queued":
+// the running job may have read the reports before what the request is about.
+func TestReconcilingADayAlreadyRunningIsRefusedNotSwallowed(t *testing.T) {
+	env := newSettleEnv(t, hubsync.SettlementConfig{})
+	ctx := context.Background()
+	env.sale(t, "ORD-3001", "20.00", true)
+	env.cs.Clock().Advance(24 * time.Hour)
+	env.cs.SetFaults(cybersourcesim.Faults{LatencyMs: 1500}) // the import takes a while
+	if err := env.engine.EnqueueReconcileDay(ctx, "cybersource", env.day); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var running int
+		if err := env.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'settlement_day' AND state = 'running'`).Scan(&running); err != nil {
+			t.Fatal(err)
+		}
+		if running > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the settlement_day job never ran")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err := env.engine.EnqueueReconcileDay(ctx, "cybersource", env.day)
+	var ue *hubsync.UserError
+	if !errors.As(err, &ue) || ue.Code != hubsync.ErrCodeReconciliationRunning {
+		t.Fatalf("a request while the day runs: %v, want %s", err, hubsync.ErrCodeReconciliationRunning)
 	}
 }
