@@ -65,13 +65,12 @@ func (r *Resolver) recentEventTopics(ctx context.Context, topics []string, f *mo
 	if f == nil {
 		f = &model.RecentEventFilter{}
 	}
-	// paymentEventMatch and fraudEventMatch for {kinds, gateway, customerCode}, the customer looked
-	// up once for both.
-	byCustomer, err := r.customerMatch(ctx, f.CustomerCode)
+	// The payment and fraud topics' matcher for {kinds, gateway, customerCode}: the same for both,
+	// so the customer is looked up once.
+	paymentLike, err := r.eventMatch(ctx, f.Kinds, f.Gateway, nil, nil, f.CustomerCode)
 	if err != nil {
 		return nil, err
 	}
-	paymentLike := allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byCustomer)
 	anomaly, err := anomalyEventMatch(&model.AnomalyEventFilter{Kinds: f.Kinds, AnomalyKinds: f.AnomalyKinds, Severities: f.Severities})
 	if err != nil {
 		return nil, err

@@ -525,42 +525,37 @@ func (r *Resolver) customerMatch(ctx context.Context, code *string) (func(*event
 	return func(ev *events.Event) bool { return ev.CustomerID == id }, nil
 }
 
+// eventMatch is the matcher of paymentEvents' and fraudEvents' filters (and recentEvents' for
+// those topics), which share every field but the types subjectId may name.
+func (r *Resolver) eventMatch(ctx context.Context, kinds []string, gateway *model.Gateway, paymentID, subjectID, customerCode *string,
+	subjectTypes ...string) (func(*events.Event) bool, error) {
+	byPayment, err := paymentMatch("paymentId", paymentID)
+	if err != nil {
+		return nil, err
+	}
+	bySubject, err := subjectMatch(subjectID, subjectTypes...)
+	if err != nil {
+		return nil, err
+	}
+	byCustomer, err := r.customerMatch(ctx, customerCode)
+	if err != nil {
+		return nil, err
+	}
+	return allOf(kindsMatch(kinds), gatewayMatch(gateway), byPayment, bySubject, byCustomer), nil
+}
+
 func (r *Resolver) paymentEventMatch(ctx context.Context, f *model.PaymentEventFilter) (func(*events.Event) bool, error) {
 	if f == nil {
 		return nil, nil
 	}
-	byPayment, err := paymentMatch("paymentId", f.PaymentID)
-	if err != nil {
-		return nil, err
-	}
-	bySubject, err := subjectMatch(f.SubjectID, model.TypePayment, model.TypeRefund)
-	if err != nil {
-		return nil, err
-	}
-	byCustomer, err := r.customerMatch(ctx, f.CustomerCode)
-	if err != nil {
-		return nil, err
-	}
-	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject, byCustomer), nil
+	return r.eventMatch(ctx, f.Kinds, f.Gateway, f.PaymentID, f.SubjectID, f.CustomerCode, model.TypePayment, model.TypeRefund)
 }
 
 func (r *Resolver) fraudEventMatch(ctx context.Context, f *model.FraudEventFilter) (func(*events.Event) bool, error) {
 	if f == nil {
 		return nil, nil
 	}
-	byPayment, err := paymentMatch("paymentId", f.PaymentID)
-	if err != nil {
-		return nil, err
-	}
-	bySubject, err := subjectMatch(f.SubjectID, model.TypeFraudReview)
-	if err != nil {
-		return nil, err
-	}
-	byCustomer, err := r.customerMatch(ctx, f.CustomerCode)
-	if err != nil {
-		return nil, err
-	}
-	return allOf(kindsMatch(f.Kinds), gatewayMatch(f.Gateway), byPayment, bySubject, byCustomer), nil
+	return r.eventMatch(ctx, f.Kinds, f.Gateway, f.PaymentID, f.SubjectID, f.CustomerCode, model.TypeFraudReview)
 }
 
 func anomalyEventMatch(f *model.AnomalyEventFilter) (func(*events.Event) bool, error) {

@@ -244,7 +244,10 @@ func insertOrderLines(ctx context.Context, q *db.Queries, o db.SalesOrder, lines
 // was a follow-on (a capture whose authorization had not arrived yet) that carried none, and t,
 // the same order's record with lines, came after. An order SYSPRO already has is left alone.
 func completeOrderLines(ctx context.Context, q *db.Queries, r *rules, o db.SalesOrder, t GatewayTxn) error {
-	if len(t.Lines) == 0 || o.SysproOrderNumber != nil || o.Status == "cancelled" {
+	// An order made without lines has a zero subtotal (orderAmounts); any other order is left
+	// alone without a query, so the webhooks and polls of orders that have their lines, nearly
+	// all of them, pay nothing for this.
+	if len(t.Lines) == 0 || !o.SubtotalAmount.IsZero() || o.SysproOrderNumber != nil || o.Status == "cancelled" {
 		return nil
 	}
 	have, err := q.ListSalesOrderLinesByOrderIDs(ctx, []int64{o.ID})

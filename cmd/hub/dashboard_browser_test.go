@@ -115,48 +115,22 @@ func TestDashboardInABrowser(t *testing.T) {
 	var logs lockedBuffer
 	dir := dataDir(t)
 
-	hubAddr, err := reserveAddr("127.0.0.1:0")
+	// The stack `hub demo` runs. Opayo's clock starts in the past and stands still until moved: its
+	// payments then belong to a settlement day that is over (settleOpayoDay).
+	stack, err := startDemoStack(ctx, "127.0.0.1:0", dir, simulators.Options{SysproAddr: "127.0.0.1:0", OpayoAddr: "127.0.0.1:0",
+		CybersourceAddr: "127.0.0.1:0", Credentials: simulators.DefaultCredentials(), OpayoClockStart: time.Now().Add(-opayoClockBack)}, &logs)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, logs.String())
 	}
-	hubURL := simulators.BaseURL(hubAddr)
-	// Opayo's clock starts in the past and stands still until moved: its payments then belong to a
-	// settlement day that is over (settleOpayoDay).
-	sims, err := simulators.Start(simulators.Options{SysproAddr: "127.0.0.1:0", OpayoAddr: "127.0.0.1:0", CybersourceAddr: "127.0.0.1:0",
-		WebhookURL: hubURL + "/webhooks/cybersource", Credentials: simulators.DefaultCredentials(),
-		OpayoClockStart: time.Now().Add(-opayoClockBack)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simsCtx, stopSims := context.WithCancel(context.Background())
-	simsDone := make(chan error, 1)
-	go func() { simsDone <- sims.Serve(simsCtx) }()
-	configPath := filepath.Join(dir, demoConfigFile)
-	if err := writeDemoConfig(configPath, sims); err != nil {
-		t.Fatal(err)
-	}
-	hubStopped := make(chan struct{})
-	var hubErr error
-	go func() {
-		defer close(hubStopped)
-		hubErr = runServe(ctx, []string{"--addr", hubAddr.String(), "--data-dir", dir, "--config", configPath}, &logs)
-	}()
-	defer func() { // the hub first, then the simulators it logs off from
-		cancel()
-		<-hubStopped
-		stopSims()
-		<-simsDone
-		sims.Close()
-		if hubErr != nil {
-			t.Errorf("hub: %v", hubErr)
+	defer func() {
+		if err := stack.stop(); err != nil {
+			t.Errorf("hub: %v", err)
 		}
 		if t.Failed() {
 			t.Logf("hub log:\n%s", logs.String())
 		}
 	}()
-	if err := waitReady(ctx, hubURL, hubStopped); err != nil {
-		t.Fatal(err)
-	}
+	sims, hubURL := stack.sims, stack.hubURL
 
 	var financeKey, dashboardKey string
 	if err := withQueries(ctx, dir, &logs, false, func(q *db.Queries) (err error) {
@@ -256,11 +230,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	// The cure a SYSPRO user would key in: the stock item now exists, so a repost succeeds.
 	seed := fmt.Sprintf(`{"stock":[{"stockCode":%q,"description":"Added for the repost","stockUom":"EA","sellingPrice":"10.00",
 		"warehouses":[{"warehouse":"FG","qtyOnHand":"1000","qtyAllocated":"0"}]}]}`, traffic.BadStockCode)
-	resp, err := http.Post(sims.SysproURL()+"/_sim/seed", "application/json", strings.NewReader(seed))
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("seeding SYSPRO: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	simControl(t, http.MethodPost, sims.SysproURL()+"/_sim/seed", seed, nil)
 
 	// The Opayo day the script reconciles in the page: closed with one payment left out.
 	var day settledDay

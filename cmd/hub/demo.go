@@ -68,65 +68,18 @@ func runDemo(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	out := &syncWriter{w: stderr}
 
-	// The hub's address is taken first, so that a busy port fails before anything starts, and a
-	// port 0 is chosen now: the Cybersource simulator must know where to deliver its webhooks.
-	hubAddr, err := reserveAddr(*addr)
-	if err != nil {
-		return err
-	}
-	hubURL := simulators.BaseURL(hubAddr)
-	sims, err := simulators.Start(simulators.Options{
+	stack, err := startDemoStack(ctx, *addr, *dataDir, simulators.Options{
 		SysproAddr: *sysproAddr, OpayoAddr: *opayoAddr, CybersourceAddr: *cybersourceAddr,
-		WebhookURL: hubURL + "/webhooks/cybersource", Credentials: simulators.DefaultCredentials(),
-	})
+		Credentials: simulators.DefaultCredentials(),
+	}, out)
 	if err != nil {
 		return err
 	}
-	defer sims.Close()
-	// The simulators outlive the hub: SYSPRO's logoff comes last when the hub stops.
-	simsCtx, stopSims := context.WithCancel(context.WithoutCancel(ctx))
-	simsDone := make(chan error, 1)
-	go func() { simsDone <- sims.Serve(simsCtx) }()
-	defer func() {
-		stopSims()
-		if err := <-simsDone; err != nil {
-			fmt.Fprintf(out, "hub demo: simulators: %v\n", err)
-		}
-	}()
-
-	// Traversable by the unprivileged user PostgreSQL runs as when the demo runs as root.
-	if err := os.MkdirAll(*dataDir, 0o711); err != nil {
-		return err
-	}
-	configPath := filepath.Join(*dataDir, demoConfigFile)
-	if err := writeDemoConfig(configPath, sims); err != nil {
-		return err
-	}
-
-	// The hub stops when ctx ends, or earlier if the demo fails; either way before the simulators.
-	hubCtx, stopHub := context.WithCancel(ctx)
-	var hubErr error
-	hubStopped := make(chan struct{})
-	go func() {
-		defer close(hubStopped)
-		hubErr = runServe(hubCtx, []string{"--addr", hubAddr.String(), "--data-dir", *dataDir, "--config", configPath}, out)
-	}()
-	defer func() {
-		stopHub()
-		<-hubStopped
-	}()
-	if err := waitReady(ctx, hubURL, hubStopped); err != nil {
-		stopHub()
-		<-hubStopped
-		if hubErr != nil {
-			return hubErr
-		}
-		return err
-	}
+	defer stack.stop() //nolint:errcheck // the error is returned below, stop answers it again
 	if ctx.Err() != nil {
-		<-hubStopped
-		return hubErr
+		return stack.stop()
 	}
+	sims, hubURL, configPath := stack.sims, stack.hubURL, stack.configPath
 
 	gen, err := sims.Generator(&prefixWriter{prefix: "order ", w: out})
 	if err != nil {
@@ -141,25 +94,97 @@ func runDemo(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}); err != nil {
 		if ctx.Err() != nil { // stopped while starting
-			stopHub()
-			<-hubStopped
-			return hubErr
+			return stack.stop()
 		}
 		return fmt.Errorf("demo API key: %w", err)
 	}
 	printDemoBanner(out, demoBanner{hub: hubURL, dataDir: *dataDir, config: configPath, sims: sims,
 		orders: *orders, rate: *rate, trickle: *trickle, runID: gen.RunID, apiKey: adminKey})
 
-	trafficCtx, stopTraffic := context.WithCancel(hubCtx)
+	trafficCtx, stopTraffic := context.WithCancel(ctx)
 	trafficDone := make(chan struct{})
 	go func() {
 		defer close(trafficDone)
 		demoTraffic(trafficCtx, gen, *orders, *rate, *trickle, out)
 	}()
-	<-hubStopped // when ctx ends, or the hub fails on its own
+	<-stack.hubStopped // when ctx ends, or the hub fails on its own
 	stopTraffic()
 	<-trafficDone
-	return hubErr
+	return stack.stop()
+}
+
+// demoStack is what `hub demo` runs under its shop: the simulators, and a hub configured against
+// them with its private PostgreSQL in a data directory. The dashboard's browser test runs the same.
+type demoStack struct {
+	hubURL, configPath string
+	sims               *simulators.Set
+	// hubStopped is closed once the hub has stopped (ctx ended, stop, or a failure of its own).
+	hubStopped chan struct{}
+	hubErr     error
+	stopHub    context.CancelFunc
+	stopSims   func()
+	stopOnce   sync.Once
+}
+
+// startDemoStack takes the hub's address first, so that a busy port fails before anything starts
+// and a port 0 is chosen before the Cybersource simulator must know where to deliver its webhooks;
+// then it starts the simulators of o, writes the hub's configuration into dataDir, starts the hub,
+// and waits until it is ready (or ctx ends: then it returns the stack, to be stopped). On an error
+// nothing is left running.
+func startDemoStack(ctx context.Context, addr, dataDir string, o simulators.Options, out io.Writer) (*demoStack, error) {
+	hubAddr, err := reserveAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &demoStack{hubURL: simulators.BaseURL(hubAddr), hubStopped: make(chan struct{}), configPath: filepath.Join(dataDir, demoConfigFile)}
+	o.WebhookURL = s.hubURL + "/webhooks/cybersource"
+	if s.sims, err = simulators.Start(o); err != nil {
+		return nil, err
+	}
+	// The simulators outlive the hub: SYSPRO's logoff comes last when the hub stops.
+	simsCtx, cancelSims := context.WithCancel(context.WithoutCancel(ctx))
+	simsDone := make(chan error, 1)
+	go func() { simsDone <- s.sims.Serve(simsCtx) }()
+	s.stopSims = func() {
+		cancelSims()
+		if err := <-simsDone; err != nil {
+			fmt.Fprintf(out, "hub demo: simulators: %v\n", err)
+		}
+		s.sims.Close()
+	}
+	// Traversable by the unprivileged user PostgreSQL runs as when the demo runs as root.
+	if err := os.MkdirAll(dataDir, 0o711); err != nil {
+		s.stopSims()
+		return nil, err
+	}
+	if err := writeDemoConfig(s.configPath, s.sims); err != nil {
+		s.stopSims()
+		return nil, err
+	}
+	hubCtx, stopHub := context.WithCancel(ctx)
+	s.stopHub = stopHub
+	go func() {
+		defer close(s.hubStopped)
+		s.hubErr = runServe(hubCtx, []string{"--addr", hubAddr.String(), "--data-dir", dataDir, "--config", s.configPath}, out)
+	}()
+	if err := waitReady(ctx, s.hubURL, s.hubStopped); err != nil {
+		if hubErr := s.stop(); hubErr != nil {
+			return nil, hubErr
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop stops the hub, then the simulators, and returns the hub's error. Calling it again answers
+// the same.
+func (s *demoStack) stop() error {
+	s.stopOnce.Do(func() {
+		s.stopHub()
+		<-s.hubStopped
+		s.stopSims()
+	})
+	return s.hubErr
 }
 
 // reserveAddr resolves addr (port 0 included) to a free address, checking that it can be bound.
