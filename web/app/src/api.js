@@ -22,7 +22,7 @@ export class ApiError extends Error {
   }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function graphQLErrors(list) {
   return list.map((e) => ({ code: e?.extensions?.code || '', message: e?.message || String(e) }));

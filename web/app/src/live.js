@@ -45,7 +45,6 @@ export class LiveFeed {
     this.filters = { gateway: '', customerCode: '', kind: '' };
     this.cursors = {}; // topic -> cursor of the last event received
     this.seen = new Set();
-    this.stats = { received: 0, duplicates: 0 };
     this.listeners = new Set(); // called with each new event (whatever the view)
     this.key = null;
     this.client = null;
@@ -251,15 +250,15 @@ export class LiveFeed {
   }
 
   // showHistory adds the rows of the recent events (oldest first) below whatever is shown. They
-  // are not news: the listeners are not told of them, and they do not count as received; each
-  // row's shownAt is still when it is first on screen.
+  // are not news: the listeners are not told of them; each row's shownAt is still when it is
+  // first on screen.
   showHistory(evs) {
     const rows = [];
     for (let i = evs.length - 1; i >= 0; i--) {
       const ev = evs[i];
       if (this.seen.has(ev.id)) continue;
       this.remember(ev.id);
-      rows.push({ ...ev, receivedAt: Date.now(), shownAt: 0, history: true });
+      rows.push({ ...ev, shownAt: 0 });
     }
     if (rows.length) this.events.set([...this.events.get(), ...rows].slice(0, FEED_CAP));
   }
@@ -336,13 +335,9 @@ export class LiveFeed {
 
   receive(topic, ev) {
     this.cursors[topic] = ev.cursor;
-    this.stats.received++;
-    if (this.seen.has(ev.id)) {
-      this.stats.duplicates++;
-      return;
-    }
+    if (this.seen.has(ev.id)) return;
     this.remember(ev.id);
-    const row = { ...ev, receivedAt: Date.now(), shownAt: 0 };
+    const row = { ...ev, shownAt: 0 };
     const list = this.events.get();
     const next = list.length >= FEED_CAP ? [row, ...list.slice(0, FEED_CAP - 1)] : [row, ...list];
     this.events.set(next);

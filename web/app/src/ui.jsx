@@ -190,6 +190,55 @@ export function summary(subject, fallback) {
   }
 }
 
+// useAlive is a ref that turns false once the component has left the page: late answers are dropped.
+export function useAlive() {
+  const alive = useRef(true);
+  useEffect(() => () => { alive.current = false; }, []);
+  return alive;
+}
+
+const appendPage = (old, nodes, more) => (more ? [...old, ...nodes] : nodes);
+
+// usePagedList pages through a connection: load(false) reads the first page again, load(true)
+// appends the next. fetchPage(after) answers the connection; merge(oldNodes, pageNodes, more) gives
+// the nodes to show. An answer overtaken by a newer load (or the view's end) is dropped.
+export function usePagedList(fetchPage, merge = appendPage) {
+  const [list, setList] = useState({ nodes: [], total: 0, endCursor: null, hasNext: false, loading: true, error: null });
+  const alive = useAlive();
+  const seq = useRef(0);
+  const load = async (more = false) => {
+    const n = ++seq.current;
+    const current = () => alive.current && n === seq.current;
+    setList((l) => ({ ...l, loading: true }));
+    try {
+      const c = await fetchPage(more ? list.endCursor : null);
+      if (current()) {
+        setList((l) => ({ nodes: merge(l.nodes, c.nodes, more), total: c.totalCount, endCursor: c.pageInfo.endCursor, hasNext: c.pageInfo.hasNextPage, loading: false, error: null }));
+      }
+    } catch (error) {
+      if (current()) setList((l) => ({ ...l, loading: false, error }));
+    }
+  };
+  return { list, setList, load };
+}
+
+// LoadMore asks for a paged list's next page, while there is one.
+export function LoadMore({ list, load }) {
+  if (!list.hasNext) return null;
+  return <p><button type="button" onClick={() => load(true)} disabled={list.loading}>Load more</button></p>;
+}
+
+// GatewayOptions: a gateway filter's choices.
+export function GatewayOptions() {
+  return (
+    <>
+      <option value="">All gateways</option>
+      <option value="OPAYO">Opayo</option>
+      <option value="CYBERSOURCE">Cybersource</option>
+    </>
+  );
+}
+
 // useQuery runs load() when deps change and on reload(); keeps the last data while reloading.
 export function useQuery(load, deps) {
   const [state, setState] = useState({ data: null, error: null, loading: true });

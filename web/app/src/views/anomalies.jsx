@@ -1,9 +1,9 @@
 // Anomalies: what the hub noticed that a person should look at; details, then Resolve with a note.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { gql, mutate, withIdempotencyKey } from '../api.js';
 import { ANOMALIES, RESOLVE_ANOMALY } from '../queries.js';
 import { dateTime, ago, humanize } from '../format.js';
-import { ConfirmDialog, ErrorBox, FinanceButton, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader, orderOf, summary } from '../ui.jsx';
+import { ConfirmDialog, ErrorBox, FinanceButton, LoadMore, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader, orderOf, summary, usePagedList } from '../ui.jsx';
 
 const STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'];
 const SEVERITIES = ['CRITICAL', 'WARNING', 'INFO'];
@@ -20,26 +20,16 @@ const PAGE = 50;
 export function Anomalies() {
   const [form, setForm] = useState({ status: 'OPEN', severity: '', kind: '' });
   const [filter, setFilter] = useState(form);
-  const [list, setList] = useState({ nodes: [], total: 0, endCursor: null, hasNext: false, loading: true, error: null });
   const [open, setOpen] = useState({});
   const [resolving, setResolving] = useState(null);
   const [done, setDone] = useState(null);
-  const alive = useRef(true);
-  useEffect(() => () => { alive.current = false; }, []);
-
-  const load = async (more = false) => {
-    setList((l) => ({ ...l, loading: true }));
+  const { list, setList, load } = usePagedList(async (after) => {
     const f = {};
     if (filter.status) f.status = [filter.status];
     if (filter.severity) f.severity = [filter.severity];
     if (filter.kind.trim()) f.kind = [filter.kind.trim()];
-    try {
-      const c = (await gql(ANOMALIES, { filter: f, first: PAGE, after: more ? list.endCursor : null })).anomalies;
-      if (alive.current) setList((l) => ({ nodes: more ? [...l.nodes, ...c.nodes] : c.nodes, total: c.totalCount, endCursor: c.pageInfo.endCursor, hasNext: c.pageInfo.hasNextPage, loading: false, error: null }));
-    } catch (err) {
-      if (alive.current) setList((l) => ({ ...l, loading: false, error: err }));
-    }
-  };
+    return (await gql(ANOMALIES, { filter: f, first: PAGE, after })).anomalies;
+  });
   useEffect(() => { load(false); }, [filter]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const resolve = async (note) => {
@@ -136,7 +126,7 @@ export function Anomalies() {
           </table>
         </TableWrap>
       )}
-      {list.hasNext && <p><button type="button" onClick={() => load(true)} disabled={list.loading}>Load more</button></p>}
+      <LoadMore list={list} load={load} />
       <ConfirmDialog
         open={!!resolving}
         title="Resolve this anomaly?"

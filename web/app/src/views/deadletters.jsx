@@ -1,10 +1,10 @@
 // The dead-letter queue: SYSPRO postings that failed for good, with SYSPRO's message; repost one,
 // or every one that matches the filter, and watch what becomes of them.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { gql, mutate, withIdempotencyKey } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { gql, mutate, sleep, withIdempotencyKey } from '../api.js';
 import { DEAD_LETTERS, DEAD_LETTER_COUNT, POSTING_STATUS, REPOST, REPOST_ALL } from '../queries.js';
 import { dateTime, ago, humanize } from '../format.js';
-import { ConfirmDialog, ErrorBox, FinanceButton, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader, orderOf, summary } from '../ui.jsx';
+import { ConfirmDialog, ErrorBox, FinanceButton, LoadMore, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader, orderOf, summary, useAlive, usePagedList } from '../ui.jsx';
 
 const KINDS = ['CUSTOMER', 'SALES_ORDER', 'ORDER_STATUS', 'AR_PAYMENT', 'CREDIT_NOTE', 'GL_JOURNAL'];
 const CLASSES = ['TRANSIENT', 'BUSINESS', 'CONFIGURATION'];
@@ -12,7 +12,6 @@ const PAGE = 50;
 const POLL_MS = 1000;
 const POLL_FOR_MS = 60_000;
 const STILL_GOING = ['PENDING', 'IN_PROGRESS'];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function filterOf(f) {
   const out = { limit: f.limit };
@@ -37,32 +36,16 @@ async function postingStatuses(ids) {
 export function DeadLetters() {
   const [form, setForm] = useState({ kind: '', errorClass: '', limit: 100 });
   const [filter, setFilter] = useState(form);
-  const [list, setList] = useState({ nodes: [], total: 0, endCursor: null, hasNext: false, loading: true, error: null });
   const [outcomes, setOutcomes] = useState({}); // posting id -> { phase, text, posting }
   const [bulk, setBulk] = useState(null); // { count } while the confirm dialog is open
   const [bulkResult, setBulkResult] = useState(null);
   const [error, setError] = useState(null);
-  const alive = useRef(true);
-  useEffect(() => () => { alive.current = false; }, []);
-
-  const load = async (more = false) => {
-    setList((l) => ({ ...l, loading: true }));
-    try {
-      const data = await gql(DEAD_LETTERS, { filter: filterOf(filter), first: PAGE, after: more ? list.endCursor : null });
-      const c = data.deadLetters;
-      if (!alive.current) return;
-      setList((l) => ({
-        nodes: more ? [...l.nodes, ...c.nodes.filter((n) => !l.nodes.some((o) => o.id === n.id))] : c.nodes,
-        total: c.totalCount,
-        endCursor: c.pageInfo.endCursor,
-        hasNext: c.pageInfo.hasNextPage,
-        loading: false,
-        error: null,
-      }));
-    } catch (err) {
-      if (alive.current) setList((l) => ({ ...l, loading: false, error: err }));
-    }
-  };
+  const alive = useAlive();
+  const { list, setList, load } = usePagedList(
+    async (after) => (await gql(DEAD_LETTERS, { filter: filterOf(filter), first: PAGE, after })).deadLetters,
+    // A posting reposted meanwhile may come round again on the next page: shown once.
+    (old, nodes, more) => (more ? [...old, ...nodes.filter((n) => !old.some((o) => o.id === n.id))] : nodes),
+  );
   useEffect(() => { load(false); }, [filter]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const setOutcome = (id, o) => alive.current && setOutcomes((m) => ({ ...m, [id]: o }));
@@ -240,7 +223,7 @@ export function DeadLetters() {
           </table>
         </TableWrap>
       )}
-      {list.hasNext && <p><button type="button" onClick={() => load(true)} disabled={list.loading}>Load more</button></p>}
+      <LoadMore list={list} load={load} />
       <ConfirmDialog
         open={!!bulk}
         title="Repost all matching dead postings?"

@@ -5,7 +5,7 @@ import { live, FEED_CAP } from '../live.js';
 import { useStore } from '../store.js';
 import { EVENT_KINDS } from '../queries.js';
 import { timeOfDay, dateTime } from '../format.js';
-import { ViewHeader, OrderLink, orderOf, summary } from '../ui.jsx';
+import { GatewayOptions, ViewHeader, OrderLink, orderOf, summary } from '../ui.jsx';
 
 // A few words from the payload when the API has no type for the subject (a webhook, ...).
 function payloadSummary(ev) {
@@ -74,9 +74,7 @@ export function Feed() {
         <p>
           <label for="f-gateway">Gateway</label>
           <select id="f-gateway" value={filters.gateway} onChange={(e) => apply({ ...live.filters, gateway: e.currentTarget.value })}>
-            <option value="">All gateways</option>
-            <option value="OPAYO">Opayo</option>
-            <option value="CYBERSOURCE">Cybersource</option>
+            <GatewayOptions />
           </select>
         </p>
         <p>

@@ -1,13 +1,12 @@
 // Fraud reviews: payments the gateways' screening held; details, then Accept or Reject.
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { gql, mutate, withIdempotencyKey } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { gql, mutate, sleep, withIdempotencyKey } from '../api.js';
 import { FRAUD_REVIEWS, DECIDE_REVIEW, PAYMENT_STATUS } from '../queries.js';
 import { money, dateTime, ago, humanize } from '../format.js';
-import { ConfirmDialog, ErrorBox, FinanceButton, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader } from '../ui.jsx';
+import { ConfirmDialog, ErrorBox, FinanceButton, GatewayOptions, LoadMore, Notice, OrderLink, ReadOnlyNote, Status, TableWrap, ViewHeader, orderOf, useAlive, usePagedList } from '../ui.jsx';
 
 const STATUSES = ['OPEN', 'ACCEPTED', 'REJECTED', 'EXPIRED'];
 const PAGE = 50;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Payment statuses a decision is still on its way out of.
 const UNSETTLED = ['REVIEW', 'PENDING', 'UNKNOWN'];
 
@@ -35,28 +34,18 @@ function Details({ r }) {
 export function FraudReviews() {
   const [status, setStatus] = useState('OPEN');
   const [gateway, setGateway] = useState('');
-  const [list, setList] = useState({ nodes: [], total: 0, endCursor: null, hasNext: false, loading: true, error: null });
   const [open, setOpen] = useState({}); // review id -> details shown
   const [deciding, setDeciding] = useState(null); // { review, decision }
   const [outcomes, setOutcomes] = useState({}); // review id -> { text, paymentStatus, kind }
-  const alive = useRef(true);
-  useEffect(() => () => { alive.current = false; }, []);
-
-  const load = async (more = false) => {
-    setList((l) => ({ ...l, loading: true }));
-    const filter = { status: [status], ...(gateway ? { gateway } : {}) };
-    try {
-      const c = (await gql(FRAUD_REVIEWS, { filter, first: PAGE, after: more ? list.endCursor : null })).fraudReviews;
-      if (!alive.current) return;
-      setList((l) => {
-        // Reviews decided here stay in view (with their outcome) until the next refresh.
-        const keep = more ? l.nodes : l.nodes.filter((n) => outcomes[n.id] && !c.nodes.some((x) => x.id === n.id));
-        return { nodes: more ? [...keep, ...c.nodes] : [...c.nodes, ...keep], total: c.totalCount, endCursor: c.pageInfo.endCursor, hasNext: c.pageInfo.hasNextPage, loading: false, error: null };
-      });
-    } catch (err) {
-      if (alive.current) setList((l) => ({ ...l, loading: false, error: err }));
-    }
-  };
+  const alive = useAlive();
+  const { list, setList, load } = usePagedList(
+    async (after) => {
+      const filter = { status: [status], ...(gateway ? { gateway } : {}) };
+      return (await gql(FRAUD_REVIEWS, { filter, first: PAGE, after })).fraudReviews;
+    },
+    // Reviews decided here stay in view (with their outcome) until the next refresh.
+    (old, nodes, more) => (more ? [...old, ...nodes] : [...nodes, ...old.filter((n) => outcomes[n.id] && !nodes.some((x) => x.id === n.id))]),
+  );
   useEffect(() => {
     setOutcomes({});
     setList((l) => ({ ...l, nodes: [] }));
@@ -104,9 +93,7 @@ export function FraudReviews() {
         <p>
           <label for="fr-gateway">Gateway</label>
           <select id="fr-gateway" value={gateway} onChange={(e) => setGateway(e.currentTarget.value)}>
-            <option value="">All gateways</option>
-            <option value="OPAYO">Opayo</option>
-            <option value="CYBERSOURCE">Cybersource</option>
+            <GatewayOptions />
           </select>
         </p>
       </form>
@@ -130,6 +117,7 @@ export function FraudReviews() {
             <tbody>
               {list.nodes.map((r) => {
                 const o = outcomes[r.id];
+                const order = orderOf(r);
                 const detailsId = `fr-details-${r.id}`;
                 return [
                   <tr key={r.id} data-testid="fraud-review-row" data-id={r.id} data-status={r.status}>
@@ -137,9 +125,7 @@ export function FraudReviews() {
                     <td data-label="Payment">
                       {r.payment.merchantReference}<br />
                       <span class="muted">{r.gateway}{r.payment.card?.lastFour ? ` · ${r.payment.card.brand || ''} ${r.payment.card.lastFour}` : ''}</span>
-                      {r.payment.order && (r.payment.order.number || r.payment.order.customerPoNumber) && (
-                        <><br /><OrderLink number={r.payment.order.number} po={r.payment.order.customerPoNumber}>order {r.payment.order.number || r.payment.order.customerPoNumber}</OrderLink></>
-                      )}
+                      {order && <><br /><OrderLink number={order.number} po={order.po}>order {order.number || order.po}</OrderLink></>}
                     </td>
                     <td class="num" data-label="Amount">{money(r.payment.amount)}</td>
                     <td data-label="Screening">{r.gatewayDecision}{r.score != null ? <span class="muted"> · score {r.score}</span> : null}</td>
@@ -164,7 +150,7 @@ export function FraudReviews() {
           </table>
         </TableWrap>
       )}
-      {list.hasNext && <p><button type="button" onClick={() => load(true)} disabled={list.loading}>Load more</button></p>}
+      <LoadMore list={list} load={load} />
       <ConfirmDialog
         open={!!deciding}
         title={deciding ? `${deciding.decision === 'ACCEPT' ? 'Accept' : 'Reject'} ${deciding.review.payment.merchantReference}?` : ''}

@@ -51,7 +51,8 @@ export function Glance() {
   const reload = useRef(q.reload);
   reload.current = q.reload;
 
-  // Refresh every 30 s, and a moment after events arrive.
+  // Refresh a moment after events arrive, and 30 s after the last load whatever started it (so an
+  // event's reload is not followed at once by a timed one, and loads never overlap).
   useEffect(() => {
     let timer = null;
     const off = live.onEvent(() => {
@@ -61,13 +62,16 @@ export function Glance() {
         reload.current();
       }, EVENT_DEBOUNCE_MS);
     });
-    const every = setInterval(() => reload.current(), REFRESH_MS);
     return () => {
       off();
       clearTimeout(timer);
-      clearInterval(every);
     };
   }, []);
+  useEffect(() => {
+    if (q.loading) return;
+    const next = setTimeout(() => reload.current(), REFRESH_MS);
+    return () => clearTimeout(next);
+  }, [q.loading]);
 
   const view = useMemo(() => (q.data ? derive(q.data) : null), [q.data]);
 

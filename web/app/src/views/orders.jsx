@@ -1,11 +1,11 @@
 // Order lookup: by SYSPRO order number or customer PO number, the whole chain
 // payment → order → AR payment → settlement → journal; what is missing says why.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { gql } from '../api.js';
 import { ORDER_BY_NUMBER, ORDER_BY_REFERENCE } from '../queries.js';
 import { money, dateTime, humanize } from '../format.js';
-import { navigate } from '../router.js';
-import { ErrorBox, Status, ViewHeader } from '../ui.jsx';
+import { href, navigate } from '../router.js';
+import { ErrorBox, Status, ViewHeader, useAlive } from '../ui.jsx';
 
 async function lookup(q) {
   const byNumber = (await gql(ORDER_BY_NUMBER, { number: q })).order;
@@ -37,7 +37,7 @@ function Posting({ p }) {
       {p.lastError && (
         <p class={p.status === 'DEAD' ? 'bad' : 'muted'}>
           {p.status === 'DEAD' ? 'Dead: ' : 'Last error: '}{p.lastError}{p.sysproErrorNumber ? ` (SYSPRO error ${p.sysproErrorNumber})` : ''}
-          {p.status === 'DEAD' && <> — <a href="#/dead-letters">repost it from the dead-letter queue</a></>}
+          {p.status === 'DEAD' && <> — <a href={href('dead-letters')}>repost it from the dead-letter queue</a></>}
         </p>
       )}
     </div>
@@ -77,7 +77,7 @@ function Chain({ order: o }) {
                 <strong>{p.merchantReference}</strong> · {p.gateway} {humanize(p.kind)} · {money(p.amount)} · <Status value={p.status} />
                 {p.card && <span class="muted"> · {p.card.brand || 'card'} •••• {p.card.lastFour}</span>}
                 <span class="muted"> · {dateTime(p.occurredAt)}</span>
-                {p.fraudReview && <div class="muted">Fraud review: {humanize(p.fraudReview.status)} ({p.fraudReview.gatewayDecision}{p.fraudReview.score != null ? `, score ${p.fraudReview.score}` : ''}) — <a href="#/fraud">fraud reviews</a></div>}
+                {p.fraudReview && <div class="muted">Fraud review: {humanize(p.fraudReview.status)} ({p.fraudReview.gatewayDecision}{p.fraudReview.score != null ? `, score ${p.fraudReview.score}` : ''}) — <a href={href('fraud')}>fraud reviews</a></div>}
                 {p.refunds.length > 0 && <div class="muted">Refunds: {p.refunds.map((r) => `${money(r.amount)} ${humanize(r.status)}${r.sysproCreditNote ? ` (credit note ${r.sysproCreditNote})` : ''}`).join('; ')}</div>}
               </li>
             ))}
@@ -112,7 +112,7 @@ function Chain({ order: o }) {
           <ul class="plain">
             {lines.map((l) => (
               <li key={`${l.batch.id}/${l.lineNumber}`}>
-                {l.payment.merchantReference}: line {l.lineNumber} of {l.batch.gateway} batch <a href={`#/reconciliation?gateway=${l.batch.gateway}&date=${l.batch.batchDate}`}>{l.batch.batchId}</a> ({l.batch.batchDate}) · {money(l.amount)} · {humanize(l.matchStatus)} · batch <Status value={l.batch.status} />
+                {l.payment.merchantReference}: line {l.lineNumber} of {l.batch.gateway} batch <a href={href('reconciliation', { gateway: l.batch.gateway, date: l.batch.batchDate })}>{l.batch.batchId}</a> ({l.batch.batchDate}) · {money(l.amount)} · {humanize(l.matchStatus)} · batch <Status value={l.batch.status} />
               </li>
             ))}
           </ul>
@@ -141,15 +141,19 @@ function Chain({ order: o }) {
 export function OrderLookup({ params }) {
   const [text, setText] = useState(params.q || '');
   const [state, setState] = useState({ loading: false, error: null, result: null, q: '' });
+  const alive = useAlive();
+  const seq = useRef(0);
 
+  // A lookup overtaken by a newer one (or the view's end) is dropped.
   const run = async (q) => {
     if (!q) return;
+    const n = ++seq.current;
+    const settle = (next) => alive.current && n === seq.current && setState(next);
     setState({ loading: true, error: null, result: null, q });
     try {
-      const result = await lookup(q);
-      setState({ loading: false, error: null, result, q });
+      settle({ loading: false, error: null, result: await lookup(q), q });
     } catch (error) {
-      setState({ loading: false, error, result: null, q });
+      settle({ loading: false, error, result: null, q });
     }
   };
   useEffect(() => {

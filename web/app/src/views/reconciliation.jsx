@@ -5,7 +5,7 @@ import { gql, mutate, withIdempotencyKey, fetchAllPages } from '../api.js';
 import { SETTLEMENT_DAYS, SETTLEMENT_BATCHES, SETTLEMENT_DISCREPANCIES, ACCEPT_BATCH, RESOLVE_DISCREPANCY, RECONCILE } from '../queries.js';
 import { money, moneyList, formatAmount, daysAgo, localDate, humanize, dateTime, toCSV, downloadText } from '../format.js';
 import { navigate } from '../router.js';
-import { ConfirmDialog, ErrorBox, FinanceButton, Notice, ReadOnlyNote, Status, TableWrap, ViewHeader, useQuery } from '../ui.jsx';
+import { ConfirmDialog, ErrorBox, FinanceButton, GatewayOptions, Notice, ReadOnlyNote, Status, TableWrap, ViewHeader, useQuery } from '../ui.jsx';
 
 const count = (day, status) => day.batches.find((b) => b.status === status)?.count || 0;
 
@@ -31,9 +31,7 @@ export function Reconciliation({ params }) {
         <p>
           <label for="rc-gateway">Gateway</label>
           <select id="rc-gateway" value={form.gateway} onChange={(e) => setForm({ ...form, gateway: e.currentTarget.value })}>
-            <option value="">All gateways</option>
-            <option value="OPAYO">Opayo</option>
-            <option value="CYBERSOURCE">Cybersource</option>
+            <GatewayOptions />
           </select>
         </p>
         <p>
@@ -125,7 +123,11 @@ function DayReport({ gateway, date, onChanged }) {
   const [error, setError] = useState(null);
   const [csvBusy, setCsvBusy] = useState(false);
   const heading = useRef(null);
-  useEffect(() => heading.current?.scrollIntoView({ block: 'nearest' }), []);
+  const refreshTimer = useRef(null);
+  useEffect(() => {
+    heading.current?.scrollIntoView({ block: 'nearest' });
+    return () => clearTimeout(refreshTimer.current);
+  }, []);
 
   const done = (text) => {
     setNotice(text);
@@ -149,7 +151,8 @@ function DayReport({ gateway, date, onChanged }) {
     try {
       await withIdempotencyKey(`reconcile:${gateway}:${date}`, (key) => mutate(RECONCILE, { idempotencyKey: key, gateway, date }));
       setNotice(`Reconciliation of ${gateway} ${date} queued; refreshing in a few seconds.`);
-      setTimeout(() => { q.reload(); onChanged(); }, 4000);
+      clearTimeout(refreshTimer.current);
+      refreshTimer.current = setTimeout(() => { q.reload(); onChanged(); }, 4000);
     } catch (err) {
       setError(err);
     }
