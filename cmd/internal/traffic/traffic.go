@@ -161,13 +161,12 @@ func (g *Generator) Run(ctx context.Context) (Summary, error) {
 			return sum, ctx.Err()
 		}
 		sum.Orders++
+		g.logOrder(o, result, err)
 		if err != nil {
 			sum.Failed++
-			g.logf("%s  %-11s  %-13s  %s %7s  %s  FAILED: %v", o.ref, o.gateway(), o.cat, Currency, o.amount.StringFixed(2), o.who(), err)
 			continue
 		}
 		sum.add(o.cat)
-		g.logf("%s  %-11s  %-13s  %s %7s  %s  %s", o.ref, o.gateway(), o.cat, Currency, o.amount.StringFixed(2), o.who(), result)
 	}
 	return sum, nil
 }
@@ -184,12 +183,16 @@ func (g *Generator) Place(ctx context.Context, c Category) (reference string, er
 	g.init()
 	o := g.newOrder(c)
 	result, err := g.place(ctx, o)
+	g.logOrder(o, result, err)
+	return o.ref, err
+}
+
+// logOrder logs one order placed: what the gateway answered, or why it failed.
+func (g *Generator) logOrder(o order, result string, err error) {
 	if err != nil {
-		g.logf("%s  %-11s  %-13s  %s %7s  %s  FAILED: %v", o.ref, o.gateway(), o.cat, Currency, o.amount.StringFixed(2), o.who(), err)
-		return o.ref, err
+		result = fmt.Sprintf("FAILED: %v", err)
 	}
 	g.logf("%s  %-11s  %-13s  %s %7s  %s  %s", o.ref, o.gateway(), o.cat, Currency, o.amount.StringFixed(2), o.who(), result)
-	return o.ref, nil
 }
 
 func (g *Generator) init() {
